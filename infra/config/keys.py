@@ -1,0 +1,70 @@
+"""Every configuration key of the project: the single source for Pulumi.yaml, the loader and the README.
+
+Pulumi.yaml declares the same keys (a test keeps the two equal), so the CLI applies the defaults and rejects
+wrong types, and the offline render applies the same defaults without a CLI.
+"""
+from dataclasses import dataclass
+from typing import Union
+
+Value = Union[str, int, bool, list]
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: str  # Pulumi's project config types: string, integer, boolean, array (of strings)
+    default: Value
+    description: str
+    secret: bool = False
+
+
+def _k(name: str, type_: str, default: Value, description: str, secret: bool = False) -> Key:
+    return Key(name, type_, default, description, secret)
+
+
+KEYS: tuple[Key, ...] = (
+    # Where the stack runs
+    _k("cloud", "string", "local", "Target platform: local (existing cluster from a kubeconfig), gcp (GKE) or azure (AKS)."),
+    _k("kubeconfig", "string", "", "local: path of the kubeconfig file; empty means $KUBECONFIG or ~/.kube/config."),
+    _k("kubeContext", "string", "", "local: kubeconfig context; empty means the current context."),
+    _k("registry", "string", "localhost:5000", "local: registry address the serving image is pushed to."),
+    _k("storageClass", "string", "", "StorageClass for persistent volumes; empty means the cluster default."),
+    # The serving image
+    _k("imageBuild", "boolean", True, "Build and push serving/ from this stack; false deploys `image` as given."),
+    _k("image", "string", "", "Prebuilt serving image reference (repo@sha256:... preferred); required when imageBuild is false."),
+    _k("imageRepository", "string", "mlstack-serving", "Repository name of the built image inside the registry."),
+    _k("imageBase", "string", "", "BASE_IMAGE build argument of serving/Dockerfile; empty means the Dockerfile's default."),
+    # The model service
+    _k("namespace", "string", "models", "Namespace of the model service."),
+    _k("modelUri", "string", "models:/churn@champion", "Model to serve: models:/<name>@<alias>, models:/<name>/<version> or runs:/<run-id>/<path>."),
+    _k("minReplicas", "integer", 2, "HorizontalPodAutoscaler minimum replicas (1..100)."),
+    _k("maxReplicas", "integer", 6, "HorizontalPodAutoscaler maximum replicas (minReplicas..100)."),
+    _k("cpuUtilizationTarget", "integer", 70, "HPA average CPU utilisation target in percent of the request (1..100)."),
+    _k("scaleDownStabilizationSeconds", "integer", 300, "HPA scale-down stabilisation window in seconds (0..3600)."),
+    _k("cpuRequest", "string", "500m", "Model server CPU request (Kubernetes quantity)."),
+    _k("cpuLimit", "string", "1", "Model server CPU limit (Kubernetes quantity, >= cpuRequest)."),
+    _k("memoryRequest", "string", "512Mi", "Model server memory request (Kubernetes quantity)."),
+    _k("memoryLimit", "string", "1Gi", "Model server memory limit (Kubernetes quantity, >= memoryRequest)."),
+    _k("workers", "integer", 1, "Model server worker processes per pod (1..16)."),
+    _k("maxBatchSize", "integer", 64, "Largest micro-batch of concurrent requests per model call; 1 turns batching off (1..1024)."),
+    _k("maxBatchWaitMs", "integer", 5, "Longest wait in milliseconds to fill a micro-batch (0..1000)."),
+    _k("awaitRollout", "boolean", True, "Make `pulumi up` wait until the model server pods are Ready (false while no model is registered yet)."),
+    _k("serviceType", "string", "ClusterIP", "Model Service type: ClusterIP or LoadBalancer."),
+    _k("allowedNamespaces", "array", [], "Namespaces whose pods may call the model service (the monitoring namespace always may)."),
+    # The MLflow tracking server and registry
+    _k("trackingNamespace", "string", "mlflow", "Namespace of the MLflow tracking server."),
+    _k("mlflowVersion", "string", "3.17.2", "MLflow version of the tracking server (x.y.z)."),
+    _k("trackingImage", "string", "", "Tracking server image; empty means ghcr.io/mlflow/mlflow:v<mlflowVersion>."),
+    _k("trackingStorageSize", "string", "10Gi", "Size of the tracking server volume (SQLite backend and artifacts on local)."),
+    _k("trackingCpuRequest", "string", "250m", "Tracking server CPU request."),
+    _k("trackingCpuLimit", "string", "1", "Tracking server CPU limit."),
+    _k("trackingMemoryRequest", "string", "512Mi", "Tracking server memory request."),
+    _k("trackingMemoryLimit", "string", "1Gi", "Tracking server memory limit."),
+    _k("mlflowAdminUser", "string", "admin", "MLflow basic-auth admin user name (the password is generated)."),
+    # Monitoring
+    _k("monitoring", "string", "kube-prometheus-stack", "kube-prometheus-stack (install the chart), existing-operator (use a Prometheus Operator already in the cluster) or none."),
+    _k("monitoringNamespace", "string", "monitoring", "Namespace of Prometheus and Grafana; may always reach the model and tracking servers."),
+)
+
+KEYS_BY_NAME = {key.name: key for key in KEYS}
+NAMESPACE = "mlstack"

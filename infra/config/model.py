@@ -1,0 +1,199 @@
+"""The typed, immutable stack configuration, built once from validated raw values."""
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .errors import ConfigError
+from .reader import Reader
+
+_REGISTERED_MODEL = re.compile(r"^models:/(?P<name>[A-Za-z0-9][\w.-]{0,255})(@(?P<alias>[A-Za-z_][\w-]{0,255})|/(?P<version>[1-9]\d*))$")
+_RUN_MODEL = re.compile(r"^runs:/(?P<run>[0-9a-f]{32})/(?P<path>[\w.-]+(/[\w.-]+)*)$")
+_IMAGE_REF = re.compile(
+    r"^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9-]+)*(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+"
+    r"(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$"
+)
+_REGISTRY = re.compile(r"^[a-z0-9]+([.-][a-z0-9]+)*(:\d{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
+_LOCAL_IMAGE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?$")
+_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+_REPOSITORY = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
+
+CLOUDS = ("local", "gcp", "azure")
+SERVICE_TYPES = ("ClusterIP", "LoadBalancer")
+MONITORING_MODES = ("kube-prometheus-stack", "existing-operator", "none")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    uri: str
+    name: str  # registered model name, or the run id for runs:/ URIs
+    version: str  # registry version, alias (prefixed '@'), or the artifact path of a run
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpu_request: str
+    cpu_limit: str
+    memory_request: str
+    memory_limit: str
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    kubeconfig: str
+    context: str
+    registry: str
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    build: bool
+    prebuilt: str
+    repository: str
+    base: str
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    namespace: str
+    model: ModelRef
+    min_replicas: int
+    max_replicas: int
+    cpu_utilization_target: int
+    scale_down_stabilization_seconds: int
+    resources: Resources
+    workers: int
+    max_batch_size: int
+    max_batch_wait_ms: int
+    await_rollout: bool
+    service_type: str
+    allowed_namespaces: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    namespace: str
+    mlflow_version: str
+    image: str
+    storage_size: str
+    resources: Resources
+    admin_user: str
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    mode: str
+    namespace: str
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    stack: str
+    cloud: str
+    storage_class: str
+    local: LocalConfig
+    image: ImageConfig
+    serving: ServingConfig
+    tracking: TrackingConfig
+    monitoring: MonitoringConfig
+
+
+def model_ref(reader: Reader) -> ModelRef:
+    uri = reader.string("modelUri")
+    registered = _REGISTERED_MODEL.match(uri)
+    if registered:
+        version = registered.group("version") or "@" + registered.group("alias")
+        return ModelRef(uri, registered.group("name"), version)
+    run = _RUN_MODEL.match(uri)
+    if run:
+        return ModelRef(uri, run.group("run"), run.group("path"))
+    raise ConfigError("modelUri", uri, "models:/<name>@<alias>, models:/<name>/<version> or runs:/<32-hex run id>/<path>")
+
+
+def resources(reader: Reader, prefix: str) -> Resources:
+    def key(field: str) -> str:
+        return prefix + field if prefix else field[0].lower() + field[1:]
+
+    cpu_request, cpu_request_value = reader.quantity(key("CpuRequest"), "CPU")
+    cpu_limit, cpu_limit_value = reader.quantity(key("CpuLimit"), "CPU")
+    memory_request, memory_request_value = reader.quantity(key("MemoryRequest"), "memory")
+    memory_limit, memory_limit_value = reader.quantity(key("MemoryLimit"), "memory")
+    _at_least(key("CpuLimit"), cpu_limit, cpu_limit_value, key("CpuRequest"), cpu_request_value)
+    _at_least(key("MemoryLimit"), memory_limit, memory_limit_value, key("MemoryRequest"), memory_request_value)
+    return Resources(cpu_request, cpu_limit, memory_request, memory_limit)
+
+
+def _at_least(name: str, text: str, value: Decimal, floor_name: str, floor: Decimal) -> None:
+    if value < floor:
+        raise ConfigError(name, text, f"a quantity at least {floor_name}")
+
+
+def serving_config(reader: Reader) -> ServingConfig:
+    min_replicas = reader.integer("minReplicas", 1, 100)
+    max_replicas = reader.integer("maxReplicas", 1, 100)
+    if max_replicas < min_replicas:
+        raise ConfigError("maxReplicas", str(max_replicas), f"an integer from minReplicas ({min_replicas}) to 100")
+    return ServingConfig(
+        namespace=reader.dns_label("namespace"),
+        model=model_ref(reader),
+        min_replicas=min_replicas,
+        max_replicas=max_replicas,
+        cpu_utilization_target=reader.integer("cpuUtilizationTarget", 1, 100),
+        scale_down_stabilization_seconds=reader.integer("scaleDownStabilizationSeconds", 0, 3600),
+        resources=resources(reader, ""),
+        workers=reader.integer("workers", 1, 16),
+        max_batch_size=reader.integer("maxBatchSize", 1, 1024),
+        max_batch_wait_ms=reader.integer("maxBatchWaitMs", 0, 1000),
+        await_rollout=reader.boolean("awaitRollout"),
+        service_type=reader.string("serviceType", choices=SERVICE_TYPES),
+        allowed_namespaces=reader.dns_labels("allowedNamespaces"),
+    )
+
+
+def image_config(reader: Reader) -> ImageConfig:
+    build = reader.boolean("imageBuild")
+    prebuilt = reader.string("image")
+    if not build and not _IMAGE_REF.match(prebuilt):
+        raise ConfigError("image", prebuilt, "an image reference (registry/repo:tag or registry/repo@sha256:<digest>) when imageBuild is false")
+    if build and prebuilt:
+        raise ConfigError("image", prebuilt, "empty when imageBuild is true (set imageBuild: false to deploy a prebuilt image)")
+    repository = reader.string("imageRepository", pattern=_REPOSITORY, allowed="a repository path (lower-case, '/', '.', '_', '-')")
+    base = reader.string("imageBase")
+    if base and not _IMAGE_REF.match(base) and not _LOCAL_IMAGE.match(base):
+        raise ConfigError("imageBase", base, "empty or an image reference")
+    return ImageConfig(build, prebuilt, repository, base)
+
+
+def tracking_config(reader: Reader) -> TrackingConfig:
+    version = reader.string("mlflowVersion", pattern=_VERSION, allowed="an MLflow release version x.y.z")
+    image = reader.string("trackingImage")
+    if image and not _IMAGE_REF.match(image):
+        raise ConfigError("trackingImage", image, "empty or an image reference (registry/repo:tag or @sha256:<digest>)")
+    storage_size, _ = reader.quantity("trackingStorageSize", "storage")
+    return TrackingConfig(
+        namespace=reader.dns_label("trackingNamespace"),
+        mlflow_version=version,
+        image=image or f"ghcr.io/mlflow/mlflow:v{version}",
+        storage_size=storage_size,
+        resources=resources(reader, "tracking"),
+        admin_user=reader.string("mlflowAdminUser", pattern=re.compile(r"^[A-Za-z][\w.-]{0,63}$"), allowed="a user name (letters, digits, '.', '_', '-')"),
+    )
+
+
+def build_config(stack: str, reader: Reader) -> StackConfig:
+    return StackConfig(
+        stack=stack,
+        cloud=reader.string("cloud", choices=CLOUDS),
+        storage_class=reader.string("storageClass"),
+        local=LocalConfig(
+            kubeconfig=reader.string("kubeconfig"),
+            context=reader.string("kubeContext"),
+            registry=reader.string("registry", pattern=_REGISTRY, allowed="a registry address host[:port][/path]"),
+        ),
+        image=image_config(reader),
+        serving=serving_config(reader),
+        tracking=tracking_config(reader),
+        monitoring=MonitoringConfig(
+            mode=reader.string("monitoring", choices=MONITORING_MODES),
+            namespace=reader.dns_label("monitoringNamespace"),
+        ),
+    )

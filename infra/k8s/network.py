@@ -1,0 +1,45 @@
+"""NetworkPolicies: deny by default, then allow exactly the paths the platform needs."""
+from typing import Iterable, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .meta import labels, metadata
+
+DNS_PORTS = [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
+
+
+def namespaces_peer(names: Iterable[str]) -> dict:
+    """Pods of the named namespaces, matched by the label Kubernetes sets on every namespace."""
+    return {"namespaceSelector": {"matchExpressions": [
+        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": sorted(set(names))},
+    ]}}
+
+
+def deny_all(resource_name: str, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
+    return k8s.networking.v1.NetworkPolicy(
+        resource_name,
+        metadata=metadata("default-deny", namespace, labels("default-deny", "network-policy")),
+        spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        opts=opts,
+    )
+
+
+def allow(resource_name: str, name: str, namespace: pulumi.Input[str], pod_selector: dict,
+          ingress: Sequence[dict], egress: Sequence[dict], opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
+    return k8s.networking.v1.NetworkPolicy(
+        resource_name,
+        metadata=metadata(name, namespace, labels(name, "network-policy")),
+        spec={
+            "podSelector": {"matchLabels": pod_selector},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": list(ingress),
+            "egress": list(egress),
+        },
+        opts=opts,
+    )
+
+
+def dns_egress() -> dict:
+    """Cluster DNS, wherever the cluster runs it (kube-dns, CoreDNS, node-local caches)."""
+    return {"ports": DNS_PORTS}

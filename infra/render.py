@@ -1,0 +1,217 @@
+"""Offline render: run the stack program under Pulumi mocks, with no CLI and no cloud, and write what it declares.
+
+    python -m infra.render --stack dev --out build/manifests
+
+writes one YAML file per Kubernetes object and resources.json (every resource: type, name, parent, inputs), with
+every secret value masked, so a reviewer can diff a change without credentials.
+"""
+import argparse
+import contextvars
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks, rpc
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from .config.keys import KEYS_BY_NAME, NAMESPACE
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+MASK = "[secret]"
+_SIG = rpc._special_sig_key
+_SECRET = rpc._special_secret_sig
+
+
+@dataclass
+class Declared:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: dict  # secrets still wrapped: see is_secret / masked
+
+
+@dataclass(frozen=True)
+class Exported:
+    value: Any
+    secret: bool
+
+
+@dataclass
+class Rendered:
+    stack: str
+    resources: list[Declared] = field(default_factory=list)
+    outputs: dict = field(default_factory=dict)  # name -> Exported
+
+    def of_type(self, type_token: str) -> list[Declared]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def kubernetes_objects(self) -> list[dict]:
+        return [manifest(r) for r in self.resources if r.type.startswith("kubernetes:") and r.custom]
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(_SIG) == _SECRET
+
+
+def masked(value: Any) -> Any:
+    """Every secret leaf replaced by a marker; the shape stays, so a masked object is still a valid object."""
+    if is_secret(value):
+        return _all_leaves_masked(value["value"])
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # protobuf carries every number as a double
+    if isinstance(value, dict):
+        return {k: masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    return value
+
+
+def _all_leaves_masked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _all_leaves_masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_all_leaves_masked(v) for v in value]
+    return MASK
+
+
+def unwrapped(value: Any) -> Any:
+    """The plain values, for tests that must look inside a secret."""
+    if is_secret(value):
+        return unwrapped(value["value"])
+    if isinstance(value, dict):
+        return {k: unwrapped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrapped(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def manifest(resource: Declared) -> dict:
+    """The Kubernetes object a resource declares: apiVersion and kind come from its type token."""
+    _, group_version, kind = resource.type.split(":")
+    group, version = group_version.split("/")
+    api_version = version if group == "core" else f"{group}/{version}"
+    body = {k: v for k, v in masked(resource.inputs).items() if k not in ("apiVersion", "kind")}
+    return {"apiVersion": api_version, "kind": kind, **body}
+
+
+class _StackMocks(mocks.Mocks):
+    """Outputs a provider would compute, made deterministic so renders diff cleanly."""
+
+    def new_resource(self, args: mocks.MockResourceArgs):
+        state = dict(args.inputs)
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            state["result"] = "mock-" + hashlib.sha256(args.name.encode()).hexdigest()[:24]
+        if args.typ == "docker-build:index:Image":
+            repo = str(unwrapped(args.inputs.get("tags", ["mock"])[0])).rsplit(":", 1)[0]
+            state["ref"] = f"{repo}@sha256:{hashlib.sha256(json.dumps(unwrapped(args.inputs), sort_keys=True, default=str).encode()).hexdigest()}"
+            state["digest"] = state["ref"].split("@", 1)[1]
+        return f"{args.name}-id", state
+
+    def call(self, args: mocks.MockCallArgs):
+        return {}
+
+
+class _RecordingMonitor(mocks.MockMonitor):
+    def __init__(self, rendered: Rendered):
+        super().__init__(_StackMocks())
+        self.rendered = rendered
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.rendered.resources.append(Declared(
+                urn=response.urn, type=request.type, name=request.name, parent=request.parent,
+                custom=bool(request.custom), inputs=rpc.deserialize_properties(request.object),
+            ))
+        return response
+
+
+def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
+    """The stack file's values in the project namespace, as strings, the way the Pulumi CLI passes them."""
+    document = yaml.safe_load((project_dir / f"Pulumi.{stack}.yaml").read_text()) or {}
+    prefix = NAMESPACE + ":"
+    return {key[len(prefix):]: _as_cli_string(value) for key, value in (document.get("config") or {}).items()
+            if key.startswith(prefix)}
+
+
+def _as_cli_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def run_program(stack: str, values: dict[str, str], program: Optional[Callable[[], dict]] = None) -> Rendered:
+    """Runs a program (by default the project's own) under mocks with the given config.
+
+    The program returns its outputs; the result holds every declared resource and each output resolved.
+    """
+    rendered = Rendered(stack)
+
+    def run_and_resolve() -> None:
+        for name, value in (program or _project_program)().items():
+            output = pulumi.Output.from_input(value)
+            rendered.outputs[name] = Exported(_sync_await(output.future()), bool(_sync_await(output.is_secret())))
+
+    def run() -> None:
+        mocks.set_mocks(_StackMocks(), project="mlstack", stack=stack, preview=False, monitor=_RecordingMonitor(rendered))
+        set_all_config({f"{NAMESPACE}:{k}": v for k, v in values.items()})
+        _sync_await(run_pulumi_func(run_and_resolve))
+
+    # A fresh context isolates Pulumi's per-run state (root stack, config), so several stacks render in one process.
+    contextvars.Context().run(run)
+    return rendered
+
+
+def _project_program() -> dict:
+    from .config import load_config
+    from .stack import build_stack
+
+    return build_stack(load_config())
+
+
+def write(rendered: Rendered, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for obj in rendered.kubernetes_objects():
+        meta = obj.get("metadata", {})
+        filename = f"{obj['kind'].lower()}-{meta.get('namespace', 'cluster')}-{meta.get('name')}.yaml"
+        (out / filename).write_text(yaml.safe_dump(obj, sort_keys=False))
+    inventory = {
+        "stack": rendered.stack,
+        "resources": [{"type": r.type, "name": r.name, "parent": r.parent, "inputs": masked(r.inputs)} for r in rendered.resources],
+        "outputs": {name: MASK if out.secret else out.value for name, out in rendered.outputs.items()},
+    }
+    (out / "resources.json").write_text(json.dumps(inventory, indent=2, sort_keys=True, default=str))
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    parser.add_argument("--out", type=Path, required=True, help="directory for the manifests and resources.json")
+    args = parser.parse_args(argv)
+    from .config import ConfigError
+
+    try:
+        rendered = run_program(args.stack, stack_config(args.stack))
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    write(rendered, args.out)
+    print(f"{len(rendered.kubernetes_objects())} Kubernetes objects, {len(rendered.resources)} resources -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
