@@ -64,6 +64,12 @@ KEYS: tuple[Key, ...] = (
     # Monitoring
     _k("monitoring", "string", "kube-prometheus-stack", "kube-prometheus-stack (install the chart), existing-operator (use a Prometheus Operator already in the cluster) or none."),
     _k("monitoringNamespace", "string", "monitoring", "Namespace of Prometheus and Grafana; may always reach the model and tracking servers."),
+    _k("monitoringChartVersion", "string", "77.0.0", "kube-prometheus-stack Helm chart version (x.y.z)."),
+    _k("prometheusRetention", "string", "15d", "Prometheus retention time (e.g. 12h, 15d, 8w)."),
+    _k("prometheusStorageSize", "string", "20Gi", "Prometheus volume size."),
+    _k("latencyObjectiveMs", "integer", 250, "p99 latency objective of the model service in milliseconds; the latency alert fires above it (1..60000)."),
+    _k("errorRatioObjectivePercent", "integer", 1, "5xx ratio of model requests above which the error alert fires, in percent (1..100)."),
+    _k("expectTraffic", "boolean", False, "Alert when the model service receives no requests for 15 minutes."),
 )
 
 KEYS_BY_NAME = {key.name: key for key in KEYS}

@@ -14,6 +14,7 @@ _IMAGE_REF = re.compile(
 )
 _REGISTRY = re.compile(r"^[a-z0-9]+([.-][a-z0-9]+)*(:\d{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
 _LOCAL_IMAGE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?$")
+_DURATION = re.compile(r"^[1-9]\d*(ms|s|m|h|d|w|y)$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 _REPOSITORY = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
 
@@ -83,6 +84,25 @@ class TrackingConfig:
 class MonitoringConfig:
     mode: str
     namespace: str
+    chart_version: str
+    retention: str
+    storage_size: str
+    latency_objective_ms: int
+    error_ratio_objective_percent: int
+    expect_traffic: bool
+
+
+def monitoring_config(reader: Reader) -> MonitoringConfig:
+    return MonitoringConfig(
+        mode=reader.string("monitoring", choices=MONITORING_MODES),
+        namespace=reader.dns_label("monitoringNamespace"),
+        chart_version=reader.string("monitoringChartVersion", pattern=_VERSION, allowed="a chart version x.y.z"),
+        retention=reader.string("prometheusRetention", pattern=_DURATION, allowed="a Prometheus duration such as 12h, 15d or 8w"),
+        storage_size=reader.quantity("prometheusStorageSize", "storage")[0],
+        latency_objective_ms=reader.integer("latencyObjectiveMs", 1, 60000),
+        error_ratio_objective_percent=reader.integer("errorRatioObjectivePercent", 1, 100),
+        expect_traffic=reader.boolean("expectTraffic"),
+    )
 
 
 @dataclass(frozen=True)
@@ -192,8 +212,5 @@ def build_config(stack: str, reader: Reader) -> StackConfig:
         image=image_config(reader),
         serving=serving_config(reader),
         tracking=tracking_config(reader),
-        monitoring=MonitoringConfig(
-            mode=reader.string("monitoring", choices=MONITORING_MODES),
-            namespace=reader.dns_label("monitoringNamespace"),
-        ),
+        monitoring=monitoring_config(reader),
     )
