@@ -1,0 +1,10 @@
+# Where the engine-run binaries live; sourced by build.sh, cluster.sh and the tests' helpers.
+# shellcheck shell=bash
+ENGINE_TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=versions.env
+source "$ENGINE_TOOLS_DIR/versions.env"
+ENGINE_CACHE=${MLSTACK_ENGINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlstack/engine}
+KUBERNETES_DIR=$ENGINE_CACHE/kubernetes-$KUBERNETES_VERSION
+ETCD_DIR=$ENGINE_CACHE/etcd-$ETCD_VERSION
+KWOK_DIR=$ENGINE_CACHE/kwok-$KWOK_VERSION
+PULUMI_DIR=$ENGINE_CACHE/pulumi-$PULUMI_CLI_VERSION
