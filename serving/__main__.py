@@ -1,0 +1,80 @@
+"""`python -m serving`: fetch the model once, then serve it from one or more worker processes."""
+
+import logging
+import os
+import shutil
+import sys
+import tempfile
+
+from serving.settings import Settings, parse_settings
+
+log = logging.getLogger("serving")
+NUMERIC_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _prepare_process_environment(settings: Settings, scratch: str) -> None:
+    """Set before prometheus-client, numpy or MLflow are imported, and inherited by every worker."""
+    metrics_dir = os.path.join(scratch, "metrics")
+    os.makedirs(metrics_dir)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    for variable in NUMERIC_THREAD_VARIABLES:
+        os.environ.setdefault(variable, str(settings.numeric_threads))
+    # MLflow's own HTTP retries would otherwise wait minutes on an unreachable registry; ours are bounded.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
+
+
+def _fetch(settings: Settings, scratch: str):
+    from serving.requirements_check import check_requirements
+    from serving.source import ModelUnavailable, fetch_model
+
+    try:
+        source = fetch_model(settings.model_uri, os.path.join(scratch, "model"), settings.load_retries, settings.model_name)
+    except ModelUnavailable as error:
+        raise SystemExit(f"cannot load model {settings.model_uri}: {error}") from None
+    if settings.requirements_check != "off":
+        missing, mismatched = check_requirements(source.local_path)
+        if missing or (mismatched and settings.requirements_check == "strict"):
+            raise SystemExit(f"cannot load model {settings.model_uri}: unmet requirements {missing + mismatched}")
+        for line in mismatched:
+            log.warning("model requirement not met exactly: %s", line)
+    return source
+
+
+def _serve(settings: Settings, source) -> int:
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    from serving.app import RUNTIME_ENV, app_from_environment, runtime_environment
+
+    os.environ[RUNTIME_ENV] = runtime_environment(settings, source)
+    config = uvicorn.Config(
+        "serving.app:app_from_environment" if settings.workers > 1 else app_from_environment(),
+        factory=settings.workers > 1, host=settings.host, port=settings.port, workers=settings.workers,
+        loop="uvloop", http="httptools", lifespan="on", access_log=False,
+        timeout_graceful_shutdown=settings.graceful_timeout,
+    )
+    if settings.workers == 1:
+        server = uvicorn.Server(config)
+        server.run()
+        return 0 if server.started else STARTUP_FAILURE
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    failed = any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)
+    return STARTUP_FAILURE if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = parse_settings(argv)
+    scratch = tempfile.mkdtemp(prefix="mlstack-serving-")
+    try:
+        _prepare_process_environment(settings, scratch)
+        return _serve(settings, _fetch(settings, scratch))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""The Starlette application: routes, and a lifespan that loads the model before serving."""
+
+import contextlib
+import json
+import logging
+import os
+
+import mlflow.version
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from serving import __version__, metrics
+from serving.http import json_response
+from serving.observability import InstrumentedRoute
+from serving.predictor import Predictor
+from serving.protocols.mlflow_scoring import invocations_handler
+from serving.protocols.open_inference import infer_handler, model_metadata_handler
+from serving.settings import Settings
+from serving.source import ModelSource
+
+# The parent process hands the worker processes their settings and the downloaded model through this.
+RUNTIME_ENV = "MLSTACK_SERVING_RUNTIME"
+log = logging.getLogger("serving")
+
+
+def _health_routes(predictor: Predictor) -> dict[str, object]:
+    async def alive(request: Request) -> Response:
+        return Response(b"\n", 200, media_type="application/json")
+
+    async def ready(request: Request) -> Response:
+        return json_response({"ready": predictor.ready}, 200 if predictor.ready else 503)
+
+    async def version(request: Request) -> Response:
+        source = predictor.source
+        return json_response({
+            "server_version": __version__, "mlflow_version": mlflow.version.VERSION, "model_uri": source.uri,
+            "model_name": source.name, "model_version": source.version, "run_id": source.run_id,
+        })
+
+    async def prometheus(request: Request) -> Response:
+        body, content_type = metrics.render()
+        return Response(body, 200, headers={"Content-Type": content_type})
+
+    return {"/ping": alive, "/health": alive, "/v2/health/live": alive, "/ready": ready,
+            "/v2/health/ready": ready, "/version": version, "/metrics": prometheus}
+
+
+def create_app(settings: Settings, source: ModelSource) -> Starlette:
+    predictor = Predictor(settings, source)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        try:
+            await predictor.start()
+        except Exception as error:
+            log.error("cannot load model %s: %s: %s", source.uri, type(error).__name__, str(error).splitlines()[0])
+            raise
+        log.info("serving %s (version %s) on %s:%d", source.name, source.version or "-", settings.host, settings.port)
+        try:
+            yield
+        finally:
+            await predictor.stop()
+            metrics.forget_this_process()
+
+    def route(path: str, handler, method: str = "GET") -> Route:
+        return Route(path, InstrumentedRoute(path, handler, settings.access_log), methods=[method])
+
+    routes = [route(path, handler) for path, handler in _health_routes(predictor).items()]
+    routes += [
+        route("/invocations", invocations_handler(predictor, settings.max_body_bytes), "POST"),
+        route("/v2/models/{name}/infer", infer_handler(predictor, settings.max_body_bytes), "POST"),
+        route("/v2/models/{name}", model_metadata_handler(predictor)),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def runtime_environment(settings: Settings, source: ModelSource) -> str:
+    return json.dumps({"settings": settings.__dict__, "source": source.to_dict()})
+
+
+def app_from_environment() -> Starlette:
+    """uvicorn's factory in each worker process."""
+    runtime = json.loads(os.environ[RUNTIME_ENV])
+    return create_app(Settings(**runtime["settings"]), ModelSource(**runtime["source"]))

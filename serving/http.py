@@ -1,0 +1,46 @@
+"""Small HTTP helpers shared by the protocol modules."""
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from serving.errors import ServingError
+
+JSON = "application/json"
+
+
+def json_response(content: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY), status, media_type=JSON)
+
+
+def error_response(error: ServingError) -> Response:
+    return Response(error.body(), error.status, media_type=JSON)
+
+
+def too_large(limit: int) -> ServingError:
+    return ServingError(413, "REQUEST_LIMIT_EXCEEDED", f"The request body is larger than the limit of {limit} bytes.")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise ServingError(
+            400, "BAD_REQUEST", f"Invalid input. Ensure that input is a valid JSON formatted string. Error: '{error}'"
+        ) from None

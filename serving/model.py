@@ -1,0 +1,73 @@
+"""The loaded model and what runs on the model thread: one call per batch, results split per request."""
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from serving.errors import ServingError, from_model_exception
+from serving.tabular import TabularInput, TabularSchema
+
+
+@dataclass(frozen=True)
+class Job:
+    """One request's input: TabularInput on the fast path, or whatever MLflow's parser made of it."""
+
+    data: Any
+    rows: int
+    params: dict | None = None
+
+    @property
+    def combinable(self) -> bool:
+        return isinstance(self.data, TabularInput) and not self.params
+
+
+class ServedModel:
+    def __init__(self, local_path: str, numeric_threads: int):
+        import mlflow.pyfunc
+        from threadpoolctl import threadpool_limits
+
+        started = time.perf_counter()
+        threadpool_limits(limits=numeric_threads)
+        self.pyfunc = mlflow.pyfunc.load_model(local_path)
+        self.load_seconds = time.perf_counter() - started
+        self.metadata = self.pyfunc.metadata
+        self.input_schema = self.metadata.get_input_schema()
+        self.tabular = TabularSchema.from_mlflow(self.input_schema)
+
+    def run_batch(self, jobs: list[Job]) -> list[Any]:
+        """Predictions (JSON-ready) or a ServingError, one per job.  A batch that fails is retried
+        job by job, so one bad request never fails the others that shared its model call."""
+        if len(jobs) > 1:
+            try:
+                combined = self.tabular.frame([job.data for job in jobs])
+                return _split(self.pyfunc.predict(combined), [job.rows for job in jobs])
+            except Exception:  # noqa: BLE001 - each job is retried alone and gets its own answer
+                pass
+        return [self._run_one(job) for job in jobs]
+
+    def _run_one(self, job: Job) -> Any:
+        try:
+            data = self.tabular.frame([job.data]) if isinstance(job.data, TabularInput) else job.data
+            predictions = self.pyfunc.predict(data, params=job.params) if job.params else self.pyfunc.predict(data)
+            return _jsonable(predictions)
+        except ServingError as error:
+            return error
+        except Exception as error:  # noqa: BLE001 - the model's failure becomes this request's answer
+            return from_model_exception(error)
+
+
+def _split(predictions: Any, rows: list[int]) -> list[Any]:
+    if len(predictions) != sum(rows):
+        raise ValueError("the model returned a different number of rows than it was given")
+    rows_of = predictions.iloc if hasattr(predictions, "iloc") else predictions
+    parts, start = [], 0
+    for count in rows:
+        parts.append(_jsonable(rows_of[start : start + count]))
+        start += count
+    return parts
+
+
+def _jsonable(predictions: Any) -> Any:
+    from mlflow.utils.proto_json_utils import _get_jsonable_obj
+
+    return _get_jsonable_obj(predictions, pandas_orient="records")

@@ -1,0 +1,58 @@
+"""Per-route instrumentation as plain ASGI (no BaseHTTPMiddleware): metrics and one JSON log line."""
+
+import logging
+import sys
+import time
+from typing import Awaitable, Callable
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from serving import metrics
+
+Handler = Callable[[Request], Awaitable[Response]]
+log = logging.getLogger("serving")
+
+
+class InstrumentedRoute:
+    """An ASGI app for one route template: counts, times and logs every request it answers."""
+
+    def __init__(self, template: str, handler: Handler, access_log: bool):
+        self._template = template
+        self._handler = handler
+        self._access_log = access_log
+        self._in_progress = metrics.http_in_progress.labels(template)
+
+    async def __call__(self, scope, receive, send) -> None:
+        started = time.perf_counter()
+        request = Request(scope, receive)
+        self._in_progress.inc()
+        try:
+            response = await self._handler(request)
+        except Exception:  # noqa: BLE001 - a bug in a handler must still get an answer and a log line
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            response = Response(
+                b'{"error_code":"INTERNAL_ERROR","message":"Internal server error."}', 500,
+                media_type="application/json",
+            )
+        finally:
+            self._in_progress.dec()
+        await response(scope, receive, send)
+        self._record(scope, request, response.status_code, time.perf_counter() - started)
+
+    def _record(self, scope, request: Request, status: int, seconds: float) -> None:
+        method = scope["method"]
+        metrics.http_requests.labels(self._template, method, str(status)).inc()
+        metrics.http_duration.labels(self._template, method).observe(seconds)
+        if self._access_log:
+            line = {
+                "time": time.time(),
+                "method": method,
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round(seconds * 1000, 3),
+                "rows": getattr(request.state, "rows", 0),
+            }
+            sys.stdout.write(orjson.dumps(line).decode() + "\n")
+            sys.stdout.flush()

@@ -1,0 +1,53 @@
+"""What both protocols call: the loaded model behind a batcher, answering within the request timeout."""
+
+import asyncio
+from typing import Any
+
+from serving import metrics
+from serving.batching import Batcher
+from serving.errors import ServingError
+from serving.model import Job, ServedModel
+from serving.settings import Settings
+from serving.source import ModelSource
+
+
+class Predictor:
+    def __init__(self, settings: Settings, source: ModelSource):
+        self.settings = settings
+        self.source = source
+        self.model: ServedModel | None = None
+        self._batcher: Batcher | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self._batcher is not None
+
+    async def start(self) -> None:
+        self.model = await asyncio.to_thread(ServedModel, self.source.local_path, self.settings.numeric_threads)
+        self._batcher = Batcher(
+            self.model.run_batch,
+            limit=self.settings.batch_limit,
+            max_wait_s=self.settings.max_batch_wait_ms / 1000,
+            stall_after_s=self.settings.request_timeout,
+            observe_batch=metrics.batch_size.observe,
+        )
+        self._batcher.start()
+        metrics.model_load_duration.set(self.model.load_seconds)
+        metrics.model_info.labels(self.source.name, self.source.version, self.source.run_id).set(1)
+        metrics.model_ready.set(1)
+
+    async def stop(self) -> None:
+        metrics.model_ready.set(0)
+        if self._batcher is not None:
+            batcher, self._batcher = self._batcher, None
+            await batcher.stop()
+
+    async def predict(self, job: Job) -> Any:
+        if self._batcher is None:
+            raise ServingError(503, "TEMPORARILY_UNAVAILABLE", "The model is not loaded.")
+        try:
+            predictions = await asyncio.wait_for(self._batcher.submit(job), self.settings.request_timeout)
+        except TimeoutError:
+            raise ServingError(504, "DEADLINE_EXCEEDED", "Request processing time exceeded limit") from None
+        metrics.prediction_rows.inc(job.rows)
+        return predictions

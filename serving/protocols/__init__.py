@@ -1,0 +1,1 @@
+"""One module per wire protocol; each maps its requests to model Jobs and its answers back."""

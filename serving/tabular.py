@@ -1,0 +1,110 @@
+"""The fast path for models whose signature is a table of named scalar columns.
+
+The schema is compiled once at load time; a request is checked value by value in plain Python
+and kept as columns of lists, so requests can be joined by list concatenation and one typed
+DataFrame is built per model call, not per request.  What this path does not recognise goes
+through MLflow's own parser instead (see protocols.mlflow_scoring).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from serving.errors import invalid_input
+
+
+@dataclass(frozen=True)
+class ColumnKind:
+    dtype: np.dtype
+    accepts: tuple[type, ...]
+    nullable: bool
+    label: str
+
+
+# bool is a subclass of int in Python: the checks below compare exact types so True is no integer.
+KINDS = {
+    "long": ColumnKind(np.dtype("int64"), (int,), False, "long"),
+    "integer": ColumnKind(np.dtype("int32"), (int,), False, "integer"),
+    "double": ColumnKind(np.dtype("float64"), (float, int), True, "double"),
+    "float": ColumnKind(np.dtype("float32"), (float, int), True, "float"),
+    "string": ColumnKind(np.dtype("object"), (str,), True, "string"),
+    "boolean": ColumnKind(np.dtype("bool"), (bool,), False, "boolean"),
+}
+
+
+@dataclass(frozen=True)
+class TabularInput:
+    """One request's rows, as a list of values per schema column."""
+
+    columns: dict[str, list]
+    rows: int
+
+
+@dataclass(frozen=True)
+class TabularSchema:
+    names: tuple[str, ...]
+    kinds: tuple[ColumnKind, ...]
+
+    @classmethod
+    def from_mlflow(cls, schema) -> "TabularSchema | None":
+        """None unless every input is a required, named column of a basic scalar type."""
+        if schema is None or not schema.has_input_names() or schema.is_tensor_spec():
+            return None
+        names, kinds = [], []
+        for spec in schema.inputs:
+            kind = KINDS.get(getattr(getattr(spec, "type", None), "name", None))
+            if kind is None or not spec.required:
+                return None
+            names.append(spec.name)
+            kinds.append(kind)
+        return cls(tuple(names), tuple(kinds))
+
+    def check(self, columns: dict[str, list]) -> TabularInput:
+        missing = [name for name in self.names if name not in columns]
+        if missing:
+            extra = [name for name in columns if name not in self.names]
+            raise invalid_input(f"Model is missing inputs {missing}. Note that there were extra inputs: {extra}.")
+        picked = {name: columns[name] for name in self.names}
+        lengths = {len(values) for values in picked.values()}
+        if len(lengths) != 1:
+            raise invalid_input(f"All columns must have the same number of rows; got lengths {sorted(lengths)}.")
+        for name, kind in zip(self.names, self.kinds):
+            _check_values(name, kind, picked[name])
+        return TabularInput(picked, lengths.pop())
+
+    def from_records(self, records: list) -> TabularInput:
+        if not all(type(record) is dict for record in records):
+            raise invalid_input("Every record must be a JSON object mapping column names to values.")
+        present = {key for record in records for key in record}
+        # A key absent from some records is null there, as when pandas builds a frame from records.
+        columns = {name: [record.get(name) for record in records] for name in self.names if name in present}
+        columns.update((key, []) for key in present - set(self.names))
+        return self.check(columns)
+
+    def from_split(self, column_names: list, data: list) -> TabularInput:
+        if not all(type(row) is list and len(row) == len(column_names) for row in data):
+            raise invalid_input(f"Every row of 'data' must be a list of {len(column_names)} values, one per column.")
+        return self.check({name: [row[index] for row in data] for index, name in enumerate(column_names)})
+
+    def frame(self, parts: list[TabularInput]) -> pd.DataFrame:
+        """One typed DataFrame holding the rows of every part, in order."""
+        arrays = {}
+        for name, kind in zip(self.names, self.kinds):
+            values = parts[0].columns[name] if len(parts) == 1 else [v for part in parts for v in part.columns[name]]
+            arrays[name] = np.array(values, dtype=kind.dtype)
+        return pd.DataFrame(arrays, copy=False)
+
+
+def _check_values(name: str, kind: ColumnKind, values: list) -> None:
+    for value in values:
+        if type(value) in kind.accepts or (value is None and kind.nullable):
+            continue
+        shown = "null" if value is None else type(value).__name__
+        raise invalid_input(
+            f"Incompatible input types for column {name}. Can not safely convert {shown} to {kind.label}."
+        )
+    if kind.dtype.kind == "i":
+        bounds = np.iinfo(kind.dtype)
+        if any(v < bounds.min or v > bounds.max for v in values):
+            raise invalid_input(f"Column {name} has a value outside the range of {kind.label}.")
