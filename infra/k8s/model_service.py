@@ -51,7 +51,8 @@ class ModelService(pulumi.ComponentResource):
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
         namespace = ns.metadata.name
         self.selector = selector_labels(NAME, COMPONENT)
-        self.labels = labels(NAME, COMPONENT, cfg.model.version.lstrip("@"))
+        # No version label: the model version lives in pod-template annotations, so a new model diffs one object.
+        self.labels = labels(NAME, COMPONENT)
 
         account = k8s.core.v1.ServiceAccount(
             f"{name}-account",

@@ -1,0 +1,47 @@
+"""Pod hardening holds for every container of every workload of every stack file."""
+import pytest
+
+from .conftest import STACKS, objects_of_kind, pod_specs
+
+RESTRICTED_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_container_is_restricted_read_only_and_bounded(rendered_stacks, stack):
+    specs = pod_specs(rendered_stacks[stack])
+    assert len(specs) >= 2
+    for workload, pod in specs:
+        assert pod["securityContext"]["runAsNonRoot"] is True, workload
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, workload
+        assert pod["automountServiceAccountToken"] is False, workload
+        for container in pod["containers"] + pod.get("initContainers", []):
+            where = f"{stack}: {workload}/{container['name']}"
+            assert container["securityContext"].items() >= RESTRICTED_CONTAINER.items(), where
+            assert {"cpu", "memory"} <= container["resources"]["requests"].keys(), where
+            assert {"cpu", "memory"} <= container["resources"]["limits"].keys(), where
+            assert "livenessProbe" in container and "readinessProbe" in container, where
+            assert any(m["mountPath"] == "/tmp" for m in container["volumeMounts"]), where
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_namespace_the_stack_creates_for_workloads_enforces_restricted(rendered_stacks, stack):
+    rendered = rendered_stacks[stack]
+    workload_namespaces = {obj["metadata"]["namespace"] for obj in rendered.kubernetes_objects() if obj["kind"] == "Deployment"}
+    namespaces = {ns["metadata"]["name"]: ns["metadata"]["labels"] for ns in objects_of_kind(rendered, "Namespace")}
+    for name in workload_namespaces & namespaces.keys():
+        assert namespaces[name]["pod-security.kubernetes.io/enforce"] == "restricted", name
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_object_carries_the_recommended_labels(rendered_stacks, stack):
+    for obj in rendered_stacks[stack].kubernetes_objects():
+        labels = obj["metadata"].get("labels", {})
+        assert labels.get("app.kubernetes.io/part-of") == "mlstack", obj["metadata"]["name"]
+        assert labels.get("app.kubernetes.io/managed-by") == "pulumi", obj["metadata"]["name"]
+        assert "app.kubernetes.io/name" in labels, obj["metadata"]["name"]
