@@ -16,6 +16,7 @@ _REGISTRY = re.compile(r"^[a-z0-9]+([.-][a-z0-9]+)*(:\d{1,5})?(/[a-z0-9]+([._-][
 _LOCAL_IMAGE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?$")
 _DURATION = re.compile(r"^[1-9]\d*(ms|s|m|h|d|w|y)$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+_RELEASE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$")  # Helm: a DNS label of at most 53, also a label value
 _REPOSITORY = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
 
 CLOUDS = ("local", "gcp", "azure")
@@ -85,8 +86,10 @@ class MonitoringConfig:
     mode: str
     namespace: str
     chart_version: str
+    release: str
     retention: str
     storage_size: str
+    prometheus_resources: Resources
     latency_objective_ms: int
     error_ratio_objective_percent: int
     expect_traffic: bool
@@ -97,8 +100,10 @@ def monitoring_config(reader: Reader) -> MonitoringConfig:
         mode=reader.string("monitoring", choices=MONITORING_MODES),
         namespace=reader.dns_label("monitoringNamespace"),
         chart_version=reader.string("monitoringChartVersion", pattern=_VERSION, allowed="a chart version x.y.z"),
+        release=reader.string("monitoringRelease", pattern=_RELEASE, allowed="a Helm release name (lower-case letters, digits, '-'; at most 53)"),
         retention=reader.string("prometheusRetention", pattern=_DURATION, allowed="a Prometheus duration such as 12h, 15d or 8w"),
         storage_size=reader.quantity("prometheusStorageSize", "storage")[0],
+        prometheus_resources=resources(reader, "prometheus"),
         latency_objective_ms=reader.integer("latencyObjectiveMs", 1, 60000),
         error_ratio_objective_percent=reader.integer("errorRatioObjectivePercent", 1, 100),
         expect_traffic=reader.boolean("expectTraffic"),
