@@ -1,7 +1,10 @@
 """The typed, immutable stack configuration, built once from validated raw values."""
+import ipaddress
+import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Optional
 
 from .errors import ConfigError
 from .reader import Reader
@@ -19,7 +22,15 @@ _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 _RELEASE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$")  # Helm: a DNS label of at most 53, also a label value
 _REPOSITORY = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
 
+_GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_GCP_REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
+_GCP_MACHINE_TYPE = re.compile(r"^[a-z][a-z0-9]*-[a-z0-9]+(-[a-z0-9]+)*$")
+_GCP_ACCELERATOR = re.compile(r"^nvidia-[a-z0-9]+(-[a-z0-9]+)*$")
+_GCP_SQL_TIER = re.compile(r"^db-[a-z0-9]+(-[a-z0-9]+)*$")
+
 CLOUDS = ("local", "gcp", "azure")
+GKE_LOCATIONS = ("zonal", "regional")
+GKE_RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE")
 SERVICE_TYPES = ("ClusterIP", "LoadBalancer")
 MONITORING_MODES = ("kube-prometheus-stack", "existing-operator", "none")
 
@@ -111,6 +122,102 @@ def monitoring_config(reader: Reader) -> MonitoringConfig:
 
 
 @dataclass(frozen=True)
+class GpuPoolConfig:
+    accelerator: str
+    count: int
+    machine_type: str
+    max_nodes: int
+
+
+@dataclass(frozen=True)
+class GcpConfig:
+    project: str
+    region: str
+    zone: str
+    regional: bool
+    release_channel: str
+    master_authorized_networks: tuple[str, ...]
+    binary_authorization: bool
+    deletion_protection: bool
+    machine_type: str
+    min_nodes: int
+    max_nodes: int
+    spot_nodes: bool
+    gpu: Optional[GpuPoolConfig]
+    sql_tier: str
+    sql_high_availability: bool
+    sql_backups: bool
+    bucket_versioning: bool
+    noncurrent_version_days: int
+
+    @property
+    def cluster_location(self) -> str:
+        return self.region if self.regional else self.zone
+
+
+def gcp_config(reader: Reader, cloud: str) -> GcpConfig:
+    """Validated whatever the cloud, so a typo in a gcp key fails on every stack; the project is needed only on gcp."""
+    project = reader.string("gcpProject")
+    if (project or cloud == "gcp") and not _GCP_PROJECT.match(project):
+        raise ConfigError("gcpProject", project, "a Google Cloud project ID (6-30 lower-case letters, digits, '-'), required when cloud is gcp")
+    region = reader.string("gcpRegion", pattern=_GCP_REGION, allowed="a Google Cloud region such as europe-west1")
+    regional = reader.string("gcpClusterLocation", choices=GKE_LOCATIONS) == "regional"
+    zone = reader.string("gcpZone")
+    if not regional and not re.match(rf"^{re.escape(region)}-[a-z]$", zone):
+        raise ConfigError("gcpZone", zone, f"a zone of gcpRegion ({region}-a, {region}-b, ...) for a zonal cluster")
+    min_nodes = reader.integer("gcpMinNodes", 1, 100)
+    max_nodes = reader.integer("gcpMaxNodes", 1, 100)
+    if max_nodes < min_nodes:
+        raise ConfigError("gcpMaxNodes", str(max_nodes), f"an integer from gcpMinNodes ({min_nodes}) to 100")
+    return GcpConfig(
+        project=project,
+        region=region,
+        zone=zone,
+        regional=regional,
+        release_channel=reader.string("gcpReleaseChannel", choices=GKE_RELEASE_CHANNELS),
+        master_authorized_networks=ipv4_cidrs(reader, "gcpMasterAuthorizedNetworks"),
+        binary_authorization=reader.boolean("gcpBinaryAuthorization"),
+        deletion_protection=reader.boolean("gcpDeletionProtection"),
+        machine_type=_machine_type(reader, "gcpMachineType"),
+        min_nodes=min_nodes,
+        max_nodes=max_nodes,
+        spot_nodes=reader.boolean("gcpSpotNodes"),
+        gpu=gpu_pool_config(reader),
+        sql_tier=reader.string("gcpSqlTier", pattern=_GCP_SQL_TIER, allowed="a Cloud SQL tier such as db-custom-2-7680 or db-g1-small"),
+        sql_high_availability=reader.boolean("gcpSqlHighAvailability"),
+        sql_backups=reader.boolean("gcpSqlBackups"),
+        bucket_versioning=reader.boolean("gcpBucketVersioning"),
+        noncurrent_version_days=reader.integer("gcpNoncurrentVersionDays", 1, 3650),
+    )
+
+
+def gpu_pool_config(reader: Reader) -> Optional[GpuPoolConfig]:
+    accelerator = reader.string("gcpGpuType")
+    if accelerator and not _GCP_ACCELERATOR.match(accelerator):
+        raise ConfigError("gcpGpuType", accelerator, "empty or a GKE accelerator type such as nvidia-l4 or nvidia-tesla-t4")
+    count = reader.integer("gcpGpuCount", 1, 8)
+    machine_type = _machine_type(reader, "gcpGpuMachineType")
+    max_nodes = reader.integer("gcpGpuMaxNodes", 1, 100)
+    return GpuPoolConfig(accelerator, count, machine_type, max_nodes) if accelerator else None
+
+
+def _machine_type(reader: Reader, name: str) -> str:
+    return reader.string(name, pattern=_GCP_MACHINE_TYPE, allowed="a Compute Engine machine type such as e2-standard-4")
+
+
+def ipv4_cidrs(reader: Reader, name: str) -> tuple[str, ...]:
+    text = reader.string(name)
+    allowed = 'a list of IPv4 CIDR blocks such as ["203.0.113.0/24"] (host bits zero)'
+    try:
+        values = json.loads(text)
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ValueError(text)
+        return tuple(str(ipaddress.IPv4Network(v, strict=True)) for v in values)
+    except ValueError:
+        raise ConfigError(name, text, allowed) from None
+
+
+@dataclass(frozen=True)
 class StackConfig:
     stack: str
     cloud: str
@@ -120,6 +227,7 @@ class StackConfig:
     serving: ServingConfig
     tracking: TrackingConfig
     monitoring: MonitoringConfig
+    gcp: GcpConfig
 
 
 def model_ref(reader: Reader) -> ModelRef:
@@ -205,9 +313,10 @@ def tracking_config(reader: Reader) -> TrackingConfig:
 
 
 def build_config(stack: str, reader: Reader) -> StackConfig:
+    cloud = reader.string("cloud", choices=CLOUDS)
     return StackConfig(
         stack=stack,
-        cloud=reader.string("cloud", choices=CLOUDS),
+        cloud=cloud,
         storage_class=reader.string("storageClass"),
         local=LocalConfig(
             kubeconfig=reader.string("kubeconfig"),
@@ -218,4 +327,5 @@ def build_config(stack: str, reader: Reader) -> StackConfig:
         serving=serving_config(reader),
         tracking=tracking_config(reader),
         monitoring=monitoring_config(reader),
+        gcp=gcp_config(reader, cloud),
     )
