@@ -39,11 +39,15 @@ def test_model_reference_reaches_the_pod_by_env_and_by_template_annotations():
 
 
 def test_a_new_model_version_changes_only_the_pod_template_of_the_model_deployment():
-    before = {(o["kind"], o["metadata"]["name"]): o for o in render_with(modelUri="models:/churn/3").kubernetes_objects()}
-    after = {(o["kind"], o["metadata"]["name"]): o for o in render_with(modelUri="models:/churn/4").kubernetes_objects()}
+    def by_identity(rendered):
+        return {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in rendered.kubernetes_objects()}
+
+    before = by_identity(render_with(modelUri="models:/churn/3"))
+    after = by_identity(render_with(modelUri="models:/churn/4"))
+    assert before.keys() == after.keys()
     changed = {key for key in before if before[key] != after[key]}
-    assert changed == {("Deployment", "model-server")}
-    annotations = after[("Deployment", "model-server")]["spec"]["template"]["metadata"]["annotations"]
+    assert changed == {("Deployment", "models", "model-server")}
+    annotations = after[("Deployment", "models", "model-server")]["spec"]["template"]["metadata"]["annotations"]
     assert annotations["mlstack.io/model-version"] == "4"
 
 
