@@ -1,12 +1,18 @@
 """Renders keys.py as the Pulumi.yaml `config:` block and as the README's configuration reference.
 
-    python -m infra.config.reference pulumi-yaml   # the config block, to paste into Pulumi.yaml
-    python -m infra.config.reference markdown      # the README table
+    python -m infra.config.reference sync          # rewrite both from keys.py (run after editing keys.py)
+    python -m infra.config.reference markdown      # print the README table
 """
 import json
 import sys
+from pathlib import Path
+
+import yaml
 
 from .keys import KEYS, Key
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+README_START, README_END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 
 
 def pulumi_config_block() -> dict:
@@ -28,8 +34,18 @@ def markdown_table() -> str:
     return "\n".join(rows)
 
 
-if __name__ == "__main__":
-    import yaml
+def sync() -> None:
+    project_file = PROJECT_DIR / "Pulumi.yaml"
+    header = project_file.read_text().split("\nconfig:\n", 1)[0]
+    project_file.write_text(header + "\n" + yaml.safe_dump({"config": pulumi_config_block()}, sort_keys=False, width=200))
+    readme = PROJECT_DIR / "README.md"
+    before, rest = readme.read_text().split(README_START, 1)
+    after = rest.split(README_END, 1)[1]
+    readme.write_text(f"{before}{README_START}\n{markdown_table()}\n{README_END}{after}")
 
-    what = sys.argv[1] if len(sys.argv) > 1 else "markdown"
-    print(yaml.safe_dump({"config": pulumi_config_block()}, sort_keys=False, width=200) if what == "pulumi-yaml" else markdown_table())
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["sync"]:
+        sync()
+    else:
+        print(markdown_table())

@@ -135,3 +135,11 @@ def test_pulumi_yaml_declares_every_key_with_its_type_and_default():
 def test_defaults_satisfy_the_rules():
     config = config_from_values("test", {})
     assert config.cloud == "local" and config.serving.min_replicas <= config.serving.max_replicas
+
+
+def test_readme_configuration_reference_lists_every_key_as_keys_py_declares_it():
+    from infra.config.reference import markdown_table
+
+    readme = (PROJECT_DIR / "README.md").read_text()
+    section = readme.split("<!-- config-reference:start -->\n", 1)[1].split("\n<!-- config-reference:end -->", 1)[0]
+    assert section == markdown_table()
