@@ -32,7 +32,7 @@ KEYS: tuple[Key, ...] = (
     # Google Cloud (cloud: gcp)
     _k("gcpProject", "string", "", "gcp: project ID the stack deploys into (required when cloud is gcp)."),
     _k("gcpRegion", "string", "europe-west1", "gcp: region of the network, registry, bucket, database and (regional) cluster."),
-    _k("gcpZone", "string", "europe-west1-b", "gcp: zone of a zonal cluster; must lie in gcpRegion (unused by a regional cluster)."),
+    _k("gcpZone", "string", "europe-west1-b", "gcp: zone of a zonal cluster and of the GPU pool; must lie in gcpRegion."),
     _k("gcpClusterLocation", "string", "zonal", "gcp: zonal (one control plane zone, cheaper) or regional (control plane and nodes in three zones)."),
     _k("gcpReleaseChannel", "string", "REGULAR", "gcp: GKE release channel: RAPID, REGULAR or STABLE."),
     _k("gcpMasterAuthorizedNetworks", "array", [], "gcp: CIDR blocks allowed to reach the control plane endpoint; empty means any address (authenticated by IAM)."),

@@ -162,9 +162,10 @@ def gcp_config(reader: Reader, cloud: str) -> GcpConfig:
         raise ConfigError("gcpProject", project, "a Google Cloud project ID (6-30 lower-case letters, digits, '-'), required when cloud is gcp")
     region = reader.string("gcpRegion", pattern=_GCP_REGION, allowed="a Google Cloud region such as europe-west1")
     regional = reader.string("gcpClusterLocation", choices=GKE_LOCATIONS) == "regional"
+    gpu = gpu_pool_config(reader)
     zone = reader.string("gcpZone")
-    if not regional and not re.match(rf"^{re.escape(region)}-[a-z]$", zone):
-        raise ConfigError("gcpZone", zone, f"a zone of gcpRegion ({region}-a, {region}-b, ...) for a zonal cluster")
+    if (gpu or not regional) and not re.match(rf"^{re.escape(region)}-[a-z]$", zone):
+        raise ConfigError("gcpZone", zone, f"a zone of gcpRegion ({region}-a, {region}-b, ...) for a zonal cluster or a GPU pool")
     min_nodes = reader.integer("gcpMinNodes", 1, 100)
     max_nodes = reader.integer("gcpMaxNodes", 1, 100)
     if max_nodes < min_nodes:
@@ -182,7 +183,7 @@ def gcp_config(reader: Reader, cloud: str) -> GcpConfig:
         min_nodes=min_nodes,
         max_nodes=max_nodes,
         spot_nodes=reader.boolean("gcpSpotNodes"),
-        gpu=gpu_pool_config(reader),
+        gpu=gpu,
         sql_tier=reader.string("gcpSqlTier", pattern=_GCP_SQL_TIER, allowed="a Cloud SQL tier such as db-custom-2-7680 or db-g1-small"),
         sql_high_availability=reader.boolean("gcpSqlHighAvailability"),
         sql_backups=reader.boolean("gcpSqlBackups"),
