@@ -68,5 +68,16 @@ def http_probe(path: str, port: str, period: int, failures: int, timeout: int = 
     return {"httpGet": {"path": path, "port": port}, "periodSeconds": period, "failureThreshold": failures, "timeoutSeconds": timeout}
 
 
-def optional_node_selector(selector: Optional[dict]) -> Optional[dict]:
-    return dict(selector) if selector else None
+def pod_spec(*, service_account: pulumi.Input[str], selector: dict, node_selector: Optional[dict],
+             containers: list, volumes: list) -> dict:
+    """A pod that meets `restricted`, holds no API token, spreads its replicas and stops gracefully."""
+    return {
+        "serviceAccountName": service_account,
+        "automountServiceAccountToken": False,
+        "securityContext": pod_security_context(),
+        "terminationGracePeriodSeconds": 30,
+        "topologySpreadConstraints": spread_over_nodes_and_zones(selector),
+        "nodeSelector": dict(node_selector) if node_selector else None,
+        "containers": containers,
+        "volumes": volumes,
+    }

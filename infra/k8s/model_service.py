@@ -109,16 +109,9 @@ class ModelService(pulumi.ComponentResource):
                         ANNOTATION_PREFIX + "model-uri": cfg.model.uri,
                     },
                 },
-                "spec": {
-                    "serviceAccountName": account.metadata.name,
-                    "automountServiceAccountToken": False,
-                    "securityContext": hardening.pod_security_context(),
-                    "terminationGracePeriodSeconds": 30,
-                    "topologySpreadConstraints": hardening.spread_over_nodes_and_zones(self.selector),
-                    "nodeSelector": hardening.optional_node_selector(args.node_selector),
-                    "containers": [self._container(args, credentials)],
-                    "volumes": [hardening.tmp_volume("2Gi")],
-                },
+                "spec": hardening.pod_spec(
+                    service_account=account.metadata.name, selector=self.selector, node_selector=args.node_selector,
+                    containers=[self._container(args, credentials)], volumes=[hardening.tmp_volume("2Gi")]),
             },
         }
 

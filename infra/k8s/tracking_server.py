@@ -126,16 +126,9 @@ class TrackingServer(pulumi.ComponentResource):
             "revisionHistoryLimit": 5,
             "template": {
                 "metadata": {"labels": {**self.labels, **args.identity.pod_labels}},
-                "spec": {
-                    "serviceAccountName": account.metadata.name,
-                    "automountServiceAccountToken": False,
-                    "securityContext": hardening.pod_security_context(),
-                    "terminationGracePeriodSeconds": 30,
-                    "topologySpreadConstraints": hardening.spread_over_nodes_and_zones(self.selector),
-                    "nodeSelector": hardening.optional_node_selector(args.node_selector),
-                    "containers": [self._container(args, secret, single)],
-                    "volumes": volumes,
-                },
+                "spec": hardening.pod_spec(
+                    service_account=account.metadata.name, selector=self.selector, node_selector=args.node_selector,
+                    containers=[self._container(args, secret, single)], volumes=volumes),
             },
         }
 
