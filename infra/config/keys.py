@@ -76,7 +76,7 @@ KEYS: tuple[Key, ...] = (
     # The MLflow tracking server and registry
     _k("trackingNamespace", "string", "mlflow", "Namespace of the MLflow tracking server."),
     _k("mlflowVersion", "string", "3.17.2", "MLflow version of the tracking server (x.y.z)."),
-    _k("trackingImage", "string", "", "Tracking server image; empty means ghcr.io/mlflow/mlflow:v<mlflowVersion>."),
+    _k("trackingImage", "string", "", "Tracking server image; empty means ghcr.io/mlflow/mlflow:v<mlflowVersion>-full (with Postgres, GCS and Azure clients)."),
     _k("trackingStorageSize", "string", "10Gi", "Size of the tracking server volume (SQLite backend and artifacts on local)."),
     _k("trackingCpuRequest", "string", "250m", "Tracking server CPU request."),
     _k("trackingCpuLimit", "string", "1", "Tracking server CPU limit."),

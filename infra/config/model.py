@@ -306,7 +306,8 @@ def tracking_config(reader: Reader) -> TrackingConfig:
     return TrackingConfig(
         namespace=reader.dns_label("trackingNamespace"),
         mlflow_version=version,
-        image=image or f"ghcr.io/mlflow/mlflow:v{version}",
+        # The -full variant carries the database drivers and object-store clients the cloud stores need.
+        image=image or f"ghcr.io/mlflow/mlflow:v{version}-full",
         storage_size=storage_size,
         resources=resources(reader, "tracking"),
         admin_user=reader.string("mlflowAdminUser", pattern=re.compile(r"^[A-Za-z][\w.-]{0,63}$"), allowed="a user name (letters, digits, '.', '_', '-')"),
