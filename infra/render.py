@@ -116,10 +116,22 @@ class _StackMocks(mocks.Mocks):
             repo = str(unwrapped(args.inputs.get("tags", ["mock"])[0])).rsplit(":", 1)[0]
             state["ref"] = f"{repo}@sha256:{hashlib.sha256(json.dumps(unwrapped(args.inputs), sort_keys=True, default=str).encode()).hexdigest()}"
             state["digest"] = state["ref"].split("@", 1)[1]
+        if args.typ.startswith("gcp:"):
+            state.setdefault("name", args.name)  # the engine auto-names; mocks bypass the engine
+            state.update(_GCP_COMPUTED.get(args.typ, lambda _: {})(args.inputs))
         return f"{args.name}-id", state
 
     def call(self, args: mocks.MockCallArgs):
+        if args.token == "gcp:organizations/getClientConfig:getClientConfig":
+            return {"accessToken": "mock-access-token"}
         return {}
+
+
+_GCP_COMPUTED: dict[str, Callable[[dict], dict]] = {
+    "gcp:serviceaccount/account:Account": lambda inputs: {"email": f"{inputs['accountId']}@mock-project.iam.gserviceaccount.com"},
+    "gcp:container/cluster:Cluster": lambda _: {"endpoint": "203.0.113.10", "masterAuth": {"clusterCaCertificate": "bW9jay1jYQ=="}},
+    "gcp:sql/databaseInstance:DatabaseInstance": lambda _: {"privateIpAddress": "10.16.0.3"},
+}
 
 
 class _RecordingMonitor(mocks.MockMonitor):

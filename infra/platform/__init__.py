@@ -57,6 +57,10 @@ def build_platform(config) -> Platform:
         from .local import local_platform
 
         return local_platform(config)
+    if config.cloud == "gcp":
+        from .gcp import gcp_platform
+
+        return gcp_platform(config)
     from ..config import ConfigError
 
-    raise ConfigError("cloud", config.cloud, "local (the gcp and azure targets are not built yet)")
+    raise ConfigError("cloud", config.cloud, "local or gcp (the azure target is not built yet)")

@@ -1,0 +1,80 @@
+"""Google Cloud: a private GKE cluster, Artifact Registry, GCS and Cloud SQL for MLflow, Workload Identity.
+
+Everything is declared through one explicit provider for the configured project and region, which waits for the
+project's APIs to be enabled: no resource depends on ambient gcloud defaults.
+"""
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+
+from ...config import StackConfig
+from ...k8s.model_service import NAME as SERVING_ACCOUNT
+from ...k8s.tracking_server import NAME as TRACKING_ACCOUNT
+from .. import Platform
+from .apis import ProjectApis, ProjectApisArgs
+from .cluster import METADATA_SERVER_EGRESS, GkeCluster, GkeClusterArgs, workload_pool
+from .identity import KubernetesServiceAccount, WorkloadServiceAccount, WorkloadServiceAccountArgs
+from .naming import repository_id, service_account_id, stack_slug
+from .network import PRIVATE_GOOGLE_APIS_RANGE, Network, NetworkArgs
+from .registry import ArtifactRegistry, ArtifactRegistryArgs
+from .stores import MlflowStores, MlflowStoresArgs
+
+MLFLOW_BUCKET_ROLE = "roles/storage.objectAdmin"
+MLFLOW_PROJECT_ROLES = ("roles/cloudsql.client",)  # lets MLflow's identity use the Cloud SQL connectors and Admin API
+SERVING_BUCKET_ROLE = "roles/storage.objectViewer"
+LABEL_VALUE_MAX = 63
+PRIVATE_GOOGLE_APIS_EGRESS = {"to": [{"ipBlock": {"cidr": PRIVATE_GOOGLE_APIS_RANGE}}], "ports": [{"protocol": "TCP", "port": 443}]}
+
+
+def gcp_platform(config: StackConfig) -> Platform:
+    cfg = config.gcp
+    provider = _provider(config)
+    on_gcp = pulumi.ResourceOptions(providers={"gcp": provider})
+    network = Network("network", NetworkArgs(cfg.region), opts=on_gcp)
+    gke = GkeCluster("gke", GkeClusterArgs(cfg, config.stack, network), opts=on_gcp)
+    registry = ArtifactRegistry("registry", ArtifactRegistryArgs(
+        cfg.project, cfg.region, repository_id(config.stack), gke.node_account.email), opts=on_gcp)
+    stores = MlflowStores("mlflow-stores", MlflowStoresArgs(cfg, network), opts=on_gcp)
+    tracking = _workload_account("mlflow", config, KubernetesServiceAccount(config.tracking.namespace, TRACKING_ACCOUNT),
+                                 stores, MLFLOW_BUCKET_ROLE, MLFLOW_PROJECT_ROLES, gke, on_gcp)
+    serving = _workload_account("serving", config, KubernetesServiceAccount(config.serving.namespace, SERVING_ACCOUNT),
+                                stores, SERVING_BUCKET_ROLE, (), gke, on_gcp)
+    return Platform(
+        # Kubernetes objects wait for the general pool: pods need nodes before a rollout can finish.
+        provider=k8s.Provider("gke", kubeconfig=gke.kubeconfig, opts=pulumi.ResourceOptions(depends_on=[gke.general_pool])),
+        registry=registry.registry,
+        tracking_stores=stores.stores,
+        tracking_identity=tracking.identity,
+        serving_identity=serving.identity,
+        storage_class=config.storage_class or None,
+        kubeconfig=gke.kubeconfig,
+        extra_egress=(*METADATA_SERVER_EGRESS, PRIVATE_GOOGLE_APIS_EGRESS, stores.database_egress),
+    )
+
+
+def _provider(config: StackConfig) -> gcp.Provider:
+    cfg = config.gcp
+    apis = ProjectApis("apis", ProjectApisArgs(cfg.binary_authorization),
+                       opts=pulumi.ResourceOptions(providers={"gcp": gcp.Provider("gcp-apis", project=cfg.project)}))
+    return gcp.Provider(
+        "gcp", project=cfg.project, region=cfg.region, zone=cfg.zone,
+        default_labels={"app": "mlstack", "stack": stack_slug(config.stack, LABEL_VALUE_MAX)},
+        opts=pulumi.ResourceOptions(depends_on=apis.services),
+    )
+
+
+def _workload_account(name: str, config: StackConfig, kubernetes_account: KubernetesServiceAccount, stores: MlflowStores,
+                      bucket_role: str, project_roles: tuple[str, ...], gke: GkeCluster,
+                      opts: pulumi.ResourceOptions) -> WorkloadServiceAccount:
+    cfg = config.gcp
+    return WorkloadServiceAccount(name, WorkloadServiceAccountArgs(
+        project=cfg.project,
+        account_id=service_account_id(config.stack, name),
+        display_name=f"mlstack {config.stack} {name} ({kubernetes_account.namespace}/{kubernetes_account.name})",
+        workload_pool=workload_pool(cfg.project),
+        kubernetes_account=kubernetes_account,
+        bucket=stores.bucket.name,
+        bucket_role=bucket_role,
+        cluster=gke.cluster,
+        project_roles=project_roles,
+    ), opts=opts)
