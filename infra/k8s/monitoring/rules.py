@@ -1,0 +1,175 @@
+"""Recording and alerting rules for the model service, generated for one stack's names and objectives.
+
+The recording rules are the shared vocabulary: the alerts and the dashboard read them instead of repeating raw
+PromQL, so a change of metric name or route happens in one place. Annotations use only `$labels.<name>` and one
+`$value | humanize...` each, which keeps them readable in Alertmanager and checkable in promtool tests.
+"""
+from .scope import PREDICTION_ROUTES, ModelScope, Objectives, TrackingScope
+
+WINDOW = "5m"
+QUANTILES = ("0.5", "0.95", "0.99")
+
+REQUESTS = f"namespace_job:mlstack_http_requests:rate{WINDOW}"
+ERRORS = f"namespace_job:mlstack_http_errors:rate{WINDOW}"
+ERROR_RATIO = f"namespace_job:mlstack_http_error_ratio:rate{WINDOW}"
+DURATION_BUCKETS = f"namespace_job_le:mlstack_http_request_duration_seconds_bucket:rate{WINDOW}"
+LATENCY = f"namespace_job:mlstack_http_request_duration_seconds:quantile{WINDOW}"
+ROWS = f"namespace_job:mlstack_prediction_rows:rate{WINDOW}"
+BATCH_SIZE = f"namespace_job:mlstack_batch_size:mean{WINDOW}"
+
+_BY = "sum by (namespace, job)"
+
+
+def recording_rules() -> list[dict]:
+    """Aggregates per model service (namespace, job); valid for every mlstack deployment one Prometheus sees."""
+    predictions = f'route=~"{PREDICTION_ROUTES}"'
+    rules = [
+        _record(REQUESTS, f"{_BY} (rate(mlstack_http_requests_total{{{predictions}}}[{WINDOW}]))"),
+        # A service that never failed has no 5xx series at all: `or ... * 0` makes that an error rate of zero.
+        _record(ERRORS, f'{_BY} (rate(mlstack_http_requests_total{{{predictions}, status=~"5.."}}[{WINDOW}]))'
+                        f" or {REQUESTS} * 0"),
+        # No requests gives 0/0, no sample: a quiet service has no error ratio rather than a perfect one.
+        _record(ERROR_RATIO, f"{ERRORS} / {REQUESTS}"),
+        _record(DURATION_BUCKETS,
+                f"sum by (namespace, job, le) (rate(mlstack_http_request_duration_seconds_bucket{{{predictions}}}[{WINDOW}]))"),
+    ]
+    rules += [_record(LATENCY, f"histogram_quantile({q}, {DURATION_BUCKETS})", {"quantile": q}) for q in QUANTILES]
+    rules += [
+        _record(ROWS, f"{_BY} (rate(mlstack_prediction_rows_total[{WINDOW}]))"),
+        _record(BATCH_SIZE, f"{_BY} (rate(mlstack_batch_size_sum[{WINDOW}])) / {_BY} (rate(mlstack_batch_size_count[{WINDOW}]))"),
+    ]
+    return rules
+
+
+def alerting_rules(model: ModelScope, tracking: TrackingScope, objectives: Objectives) -> list[dict]:
+    alerts = [
+        _error_ratio_high(model, objectives.error_ratio_percent),
+        _latency_high(model, objectives.latency_p99_ms),
+        _model_not_ready(model),
+        _pod_restarting(model),
+        _autoscaler_at_max(model),
+        _tracking_server_down(tracking),
+    ]
+    if objectives.expect_traffic:
+        alerts.append(_no_traffic(model))
+    return alerts
+
+
+def rule_groups(model: ModelScope, tracking: TrackingScope, objectives: Objectives) -> list[dict]:
+    """The `groups` of a Prometheus rule file, which is also the spec of a PrometheusRule."""
+    return [
+        {"name": "mlstack-model-server.rules", "rules": recording_rules()},
+        {"name": "mlstack-model-server.alerts", "rules": alerting_rules(model, tracking, objectives)},
+    ]
+
+
+def _record(name: str, expr: str, labels: dict | None = None) -> dict:
+    rule = {"record": name, "expr": expr}
+    if labels:
+        rule["labels"] = labels
+    return rule
+
+
+def _alert(name: str, expr: str, for_: str, severity: str, summary: str, description: str) -> dict:
+    rule = {"alert": name, "expr": expr}
+    if for_:
+        rule["for"] = for_
+    rule["labels"] = {"severity": severity}
+    rule["annotations"] = {"summary": summary, "description": description}
+    return rule
+
+
+def _error_ratio_high(model: ModelScope, percent: int) -> dict:
+    return _alert(
+        "MlstackModelErrorRatioHigh",
+        f"{ERROR_RATIO}{{{model.matchers()}}} > {percent / 100:g}",
+        "5m", "critical",
+        "Model service {{ $labels.namespace }} answers {{ $value | humanizePercentage }} of predictions with 5xx.",
+        f"More than {percent}% of prediction requests failed with a server error for 5 minutes; callers see failures. "
+        "Check: the model-server logs (`kubectl -n {{ $labels.namespace }} logs deploy/" + model.workload + "`) for the "
+        "error_code of the failures; a recent rollout (`kubectl -n {{ $labels.namespace }} rollout history deploy/"
+        + model.workload + "`) or new model version (pod annotation mlstack.io/model-version) and roll it back; "
+        "504s mean predictions exceed the request timeout (CPU saturation: see the dashboard's CPU panel).",
+    )
+
+
+def _latency_high(model: ModelScope, objective_ms: int) -> dict:
+    return _alert(
+        "MlstackModelLatencyHigh",
+        f'{LATENCY}{{{model.matchers()}, quantile="0.99"}} > {objective_ms / 1000:g}',
+        "10m", "warning",
+        "Model service {{ $labels.namespace }} p99 latency is {{ $value | humanizeDuration }}.",
+        f"The 99th percentile of prediction latency has been above the {objective_ms} ms objective for 10 minutes. "
+        "Check: CPU per pod against its limit (throttling) and whether the autoscaler is at its maximum; the batch "
+        "size panel (large batches trade latency for throughput: lower maxBatchWaitMs or maxBatchSize); request row "
+        "counts in the access log (a caller sending much larger payloads).",
+    )
+
+
+def _model_not_ready(model: ModelScope) -> dict:
+    return _alert(
+        "MlstackModelNotReady",
+        f"(mlstack_model_ready{{{model.matchers()}}} == 0) or (up{{{model.matchers()}}} == 0)",
+        "10m", "warning",
+        "Model server pod {{ $labels.pod }} in {{ $labels.namespace }} has no model loaded or cannot be scraped.",
+        "The pod is out of the Service's endpoints, so the remaining replicas carry its traffic. "
+        "Check: `kubectl -n {{ $labels.namespace }} logs {{ $labels.pod }}` for `cannot load model` (registry "
+        "unreachable, wrong modelUri, alias not set, missing MLflow credentials) and `kubectl -n {{ $labels.namespace }} "
+        "describe pod {{ $labels.pod }}` for probe failures or OOM kills; that the tracking server is up.",
+    )
+
+
+def _pod_restarting(model: ModelScope) -> dict:
+    return _alert(
+        "MlstackModelPodRestarting",
+        f"increase(kube_pod_container_status_restarts_total{{{model.pod_matchers()}}}[15m]) >= 2",
+        "", "warning",
+        "Model server pod {{ $labels.pod }} in {{ $labels.namespace }} restarted {{ $value | humanize }} times in 15 minutes.",
+        "Containers that keep restarting drop in-flight requests and reload the model each time. "
+        "Check: `kubectl -n {{ $labels.namespace }} describe pod {{ $labels.pod }}` for the last state (OOMKilled: "
+        "raise memoryLimit or lower workers; Error: `kubectl logs --previous`); liveness probe failures under load "
+        "(CPU limit too low for the workers).",
+    )
+
+
+def _autoscaler_at_max(model: ModelScope) -> dict:
+    on = "max by (namespace, horizontalpodautoscaler)"
+    return _alert(
+        "MlstackModelAutoscalerAtMax",
+        f"{on} (kube_horizontalpodautoscaler_status_current_replicas{{{model.autoscaler_matchers()}}})\n"
+        f"  >= {on} (kube_horizontalpodautoscaler_spec_max_replicas{{{model.autoscaler_matchers()}}})",
+        "15m", "warning",
+        "Model service autoscaler {{ $labels.horizontalpodautoscaler }} in {{ $labels.namespace }} is pinned at {{ $value }} replicas, its maximum.",
+        "The service cannot scale further: more load will raise latency and then errors. "
+        "Check: requests/s and CPU per pod on the dashboard (a traffic surge or a slower model version); "
+        "raise maxReplicas if the cluster has room, or cpuRequest if pods are throttled; "
+        "`kubectl -n {{ $labels.namespace }} describe hpa {{ $labels.horizontalpodautoscaler }}` for the metrics it sees.",
+    )
+
+
+def _no_traffic(model: ModelScope) -> dict:
+    selector = f"{REQUESTS}{{{model.matchers()}}}"
+    return _alert(
+        "MlstackModelNoTraffic",
+        f"({selector} == 0) or absent({selector})",
+        "15m", "warning",
+        "Model service {{ $labels.namespace }} received no prediction requests for 15 minutes.",
+        "Traffic is expected (expectTraffic) but none arrives. "
+        "Check: the callers and their NetworkPolicy access (allowedNamespaces); the Service's endpoints "
+        "(`kubectl -n {{ $labels.namespace }} get endpointslices`); that Prometheus still scrapes the pods "
+        "(Status > Targets).",
+    )
+
+
+def _tracking_server_down(tracking: TrackingScope) -> dict:
+    selector = f"up{{{tracking.matchers()}}}"
+    return _alert(
+        "MlstackTrackingServerDown",
+        f"({selector} == 0) or absent({selector})",
+        "10m", "critical",
+        "MLflow tracking server in {{ $labels.namespace }} cannot be scraped.",
+        "New model-server pods cannot load their model while the registry is down (running pods keep serving). "
+        "Check: `kubectl -n {{ $labels.namespace }} get pods` and the tracking server's logs (backend store "
+        f"unreachable, volume full); that the scrape credentials in Secret {tracking.job}-metrics-auth still "
+        "match the admin password.",
+    )

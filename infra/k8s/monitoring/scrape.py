@@ -1,0 +1,73 @@
+"""ServiceMonitors: which Services Prometheus scrapes, on which port and path, with which credentials."""
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ..meta import labels, metadata
+
+API_VERSION = "monitoring.coreos.com/v1"
+SCRAPE_INTERVAL = "30s"
+AUTH_USERNAME_KEY = "username"
+AUTH_PASSWORD_KEY = "password"
+
+
+@dataclass(frozen=True)
+class BasicAuth:
+    username: pulumi.Input[str]
+    password: pulumi.Output[str]  # always a Pulumi secret
+
+
+@dataclass(frozen=True)
+class ScrapeTarget:
+    """A Service whose pods serve Prometheus metrics; the ServiceMonitor lives beside it, in its namespace."""
+
+    service_name: str  # becomes the `job` label of the scraped series
+    namespace: str
+    service_labels: Mapping[str, str]  # a subset of the Service's own labels: what the ServiceMonitor selects
+    port_name: str
+    path: str = "/metrics"
+    basic_auth: Optional[BasicAuth] = None
+    service: Optional[pulumi.Resource] = None  # created first: the namespace must exist
+
+
+def service_monitor(resource_name: str, target: ScrapeTarget, selected_by: Mapping[str, str],
+                    opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    """A ServiceMonitor for `target`, labelled with what the Prometheus's serviceMonitorSelector asks for."""
+    endpoint = {"port": target.port_name, "path": target.path, "interval": SCRAPE_INTERVAL, "scheme": "http"}
+    if target.basic_auth is not None:
+        secret = _auth_secret(resource_name, target, opts)
+        endpoint["basicAuth"] = {
+            key: {"name": secret.metadata.name, "key": key} for key in (AUTH_USERNAME_KEY, AUTH_PASSWORD_KEY)
+        }
+    return k8s.apiextensions.CustomResource(
+        resource_name,
+        api_version=API_VERSION,
+        kind="ServiceMonitor",
+        metadata=metadata(target.service_name, target.namespace,
+                          {**labels(target.service_name, "service-monitor"), **selected_by}),
+        spec={
+            "selector": {"matchLabels": dict(target.service_labels)},
+            "namespaceSelector": {"matchNames": [target.namespace]},
+            "endpoints": [endpoint],
+        },
+        opts=_after_service(target, opts),
+    )
+
+
+def _auth_secret(resource_name: str, target: ScrapeTarget, opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:
+    """The ServiceMonitor reads its credentials from a Secret in its own namespace, so they are copied here."""
+    return k8s.core.v1.Secret(
+        f"{resource_name}-auth",
+        metadata=metadata(f"{target.service_name}-metrics-auth", target.namespace,
+                          labels(target.service_name, "scrape-credentials")),
+        string_data={AUTH_USERNAME_KEY: target.basic_auth.username, AUTH_PASSWORD_KEY: target.basic_auth.password},
+        type="Opaque",
+        opts=_after_service(target, opts),
+    )
+
+
+def _after_service(target: ScrapeTarget, opts: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
+    extra: Sequence[pulumi.Resource] = [target.service] if target.service is not None else []
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(extra)))
