@@ -1,9 +1,11 @@
-"""The whole stack as a list of components: platform, image, tracking server, model service."""
+"""The whole stack as a list of components: platform, image, tracking server, model service, monitoring."""
 import pulumi
 
 from .config import StackConfig
 from .image import ServingImage, ServingImageArgs
+from .k8s import model_service, tracking_server
 from .k8s.model_service import MlflowAccess, ModelService, ModelServiceArgs
+from .k8s.monitoring import BasicAuth, Monitoring, MonitoringArgs, ScrapeTarget
 from .k8s.tracking_server import PORT as TRACKING_PORT, TrackingServer, TrackingServerArgs
 from .platform import build_platform
 
@@ -41,6 +43,28 @@ def build_stack(config: StackConfig) -> dict[str, pulumi.Input]:
         "mlflowAdminPassword": tracking.admin_password,
         "image": image.ref,
     }
+    if config.monitoring.mode != "none":
+        monitoring = _monitoring(config, platform.storage_class, service, tracking, k8s_opts)
+        if monitoring.grafana_url is not None:
+            outputs["grafanaUrl"] = monitoring.grafana_url
+            outputs["grafanaAdminPassword"] = monitoring.grafana_admin_password
     if platform.kubeconfig is not None:
         outputs["kubeconfig"] = platform.kubeconfig
     return outputs
+
+
+def _monitoring(config: StackConfig, storage_class, service: ModelService, tracking: TrackingServer,
+                opts: pulumi.ResourceOptions) -> Monitoring:
+    model_target = ScrapeTarget(model_service.NAME, config.serving.namespace, service.selector,
+                                model_service.PORT_NAME, service=service.service)
+    # MLflow's basic-auth app guards /metrics too; only the admin user exists without calls to MLflow's API.
+    tracking_target = ScrapeTarget(tracking_server.NAME, config.tracking.namespace, tracking.selector,
+                                   tracking_server.PORT_NAME, basic_auth=BasicAuth(tracking.admin_user, tracking.admin_password),
+                                   service=tracking.service)
+    return Monitoring("monitoring", MonitoringArgs(
+        config=config.monitoring,
+        model=model_target,
+        model_workload=model_service.NAME,
+        tracking=tracking_target,
+        storage_class=storage_class,
+    ), opts=opts)

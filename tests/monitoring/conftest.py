@@ -1,0 +1,43 @@
+"""The stack under mocks with monitoring settings, and what its monitoring objects say."""
+import json
+from functools import lru_cache
+
+from infra.render import Declared, Rendered, run_program, stack_config, unwrapped
+
+MONITORING_TYPE = "mlstack:monitoring:Monitoring"
+
+
+@lru_cache(maxsize=None)
+def _render(overrides: tuple[tuple[str, str], ...]) -> Rendered:
+    return run_program("local", {**stack_config("local"), **dict(overrides)})
+
+
+def render_local(**overrides: str) -> Rendered:
+    """The local stack file's program under mocks, with config keys overridden (values as CLI strings)."""
+    return _render(tuple(sorted(overrides.items())))
+
+
+def declared(rendered: Rendered, type_token: str, name: str | None = None) -> list[Declared]:
+    return [r for r in rendered.of_type(type_token) if name is None or r.name == name]
+
+
+def only(rendered: Rendered, type_token: str, name: str | None = None) -> Declared:
+    matches = declared(rendered, type_token, name)
+    assert len(matches) == 1, f"expected one {type_token} {name or ''}, found {len(matches)}"
+    return matches[0]
+
+
+def objects(rendered: Rendered, kind: str) -> list[dict]:
+    return [unwrapped(r.inputs) for r in rendered.resources
+            if r.type.startswith("kubernetes:") and r.type.endswith(":" + kind)]
+
+
+def rule_groups(rendered: Rendered) -> list[dict]:
+    (rule,) = objects(rendered, "PrometheusRule")
+    return rule["spec"]["groups"]
+
+
+def dashboard_json(rendered: Rendered) -> dict:
+    (config_map,) = [c for c in objects(rendered, "ConfigMap") if c["metadata"]["labels"].get("grafana_dashboard")]
+    (document,) = config_map["data"].values()
+    return json.loads(document)
