@@ -36,13 +36,15 @@ class ServingImage(pulumi.ComponentResource):
         super().__init__("mlstack:image:ServingImage", name, None, opts)
         cfg = args.config
         if cfg.build:
-            self.ref = self._build(name, cfg, args.registry).ref
+            repository = pulumi.Output.concat(args.registry.address, "/", cfg.repository)
+            build = self._build(name, cfg, args.registry, repository)
+            # Not the provider's `ref`, which keeps the tag (repo:tag@sha256:...): by digest alone, nothing else varies.
+            self.ref = pulumi.Output.concat(repository, "@", build.digest)
         else:
             self.ref = pulumi.Output.from_input(cfg.prebuilt)
         self.register_outputs({"ref": self.ref})
 
-    def _build(self, name: str, cfg: ImageConfig, registry: Registry) -> docker_build.Image:
-        repository = pulumi.Output.concat(registry.address, "/", cfg.repository)
+    def _build(self, name: str, cfg: ImageConfig, registry: Registry, repository: pulumi.Output[str]) -> docker_build.Image:
         credentials = []
         if registry.password is not None:
             credentials.append(docker_build.RegistryArgs(

@@ -12,13 +12,21 @@ build_rootfs_tarball() {
   mkdir -p "$(dirname "$BASE_TARBALL")"
   local work
   work=$(mktemp -d "$IMAGE_CACHE/base/work.XXXXXX")
-  trap 'rm -rf "$work"' RETURN
+  trap 'remove_work_dir "$work"' RETURN
   echo "debootstrap $BASE_SUITE with $BASE_PACKAGES (once per recipe)" >&2
   nice debootstrap --variant=minbase --include="$BASE_PACKAGES" "$BASE_SUITE" "$work/rootfs" "$DEBIAN_MIRROR" \
     >"$work/debootstrap.log" 2>&1 || { cat "$work/debootstrap.log" >&2; return 1; }
   strip_rootfs "$work/rootfs"
   tar --numeric-owner --xattrs -C "$work/rootfs" -cf "$work/rootfs.tar" .
   mv "$work/rootfs.tar" "$BASE_TARBALL"
+}
+
+# debootstrap unmounts what it mounted unless it dies half-way: never delete through a mount.
+remove_work_dir() {
+  local work=$1 mount
+  awk -v root="$work/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r |
+    while read -r mount; do umount -l "$mount"; done
+  rm -rf --one-file-system "$work"
 }
 
 # Package caches, indexes, docs and translations: an image never reads them, and every layer on top carries them.
