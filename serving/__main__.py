@@ -3,6 +3,7 @@
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 
@@ -56,6 +57,8 @@ def _serve(settings: Settings, source) -> int:
         timeout_graceful_shutdown=settings.graceful_timeout,
     )
     if settings.workers == 1:
+        # uvicorn re-raises SIGTERM once it has shut down gracefully; the drain is done, so exit 0.
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)
         server = uvicorn.Server(config)
         server.run()
         return 0 if server.started else STARTUP_FAILURE

@@ -1,6 +1,7 @@
 """Per-route instrumentation as plain ASGI (no BaseHTTPMiddleware): metrics and one JSON log line."""
 
 import logging
+import os
 import sys
 import time
 from typing import Awaitable, Callable
@@ -53,6 +54,7 @@ class InstrumentedRoute:
                 "status": status,
                 "duration_ms": round(seconds * 1000, 3),
                 "rows": getattr(request.state, "rows", 0),
+                "pid": os.getpid(),
             }
             sys.stdout.write(orjson.dumps(line).decode() + "\n")
             sys.stdout.flush()

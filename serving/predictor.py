@@ -28,7 +28,9 @@ class Predictor:
             self.model.run_batch,
             limit=self.settings.batch_limit,
             max_wait_s=self.settings.max_batch_wait_ms / 1000,
-            stall_after_s=self.settings.request_timeout,
+            # A batch running past half the timeout is treated as stuck, so the requests behind it still
+            # have half their time left when they start on another thread.
+            stall_after_s=self.settings.request_timeout / 2,
             observe_batch=metrics.batch_size.observe,
         )
         self._batcher.start()

@@ -1,21 +1,13 @@
 """Shared fixtures: real models logged to a temporary SQLite MLflow store, and real server processes."""
 
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import requests
 
-REPO = Path(__file__).resolve().parents[2]
-PYTHON = sys.executable
-STARTUP_TIMEOUT_S = 120
-STARTED: list["ServerProcess"] = []
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `serving`
+from serving_testkit import REPO, STARTED, start_server  # noqa: E402
 
 
 @pytest.hookimpl(wrapper=True)
@@ -25,72 +17,6 @@ def pytest_runtest_makereport(item, call):
     if report.failed and STARTED:
         report.sections.extend((f"server {server.port} logs", server.logs()) for server in STARTED)
     return report
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@dataclass
-class ServerProcess:
-    """A real `python -m serving` process on 127.0.0.1, its output in files, stopped by PID."""
-
-    args: list[str]
-    env: dict[str, str]
-    workdir: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "ServerProcess":
-        STARTED.append(self)
-        self.stdout = open(self.workdir / f"server-{self.port}.out", "w+")
-        self.stderr = open(self.workdir / f"server-{self.port}.err", "w+")
-        command = [PYTHON, "-m", "serving", "--host", "127.0.0.1", "--port", str(self.port), *self.args]
-        self.process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=self.stdout, stderr=self.stderr)
-        return self
-
-    def wait_ready(self, timeout_s: float = STARTUP_TIMEOUT_S) -> "ServerProcess":
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"server exited with {self.process.returncode}\n{self.logs()}")
-            try:
-                if requests.get(f"{self.url}/ready", timeout=1).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"server not ready after {timeout_s}s\n{self.logs()}")
-
-    def stop(self, timeout_s: float = 30) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        return self.process.returncode
-
-    def logs(self) -> str:
-        parts = []
-        for stream in (self.stdout, self.stderr):
-            stream.flush()
-            stream.seek(0)
-            parts.append(stream.read()[-20000:])
-        return "--- stdout ---\n{}\n--- stderr ---\n{}".format(*parts)
-
-
-def serving_env(tracking_uri: str, **extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("MLFLOW_", "PROMETHEUS_"))}
-    env.update({"MLFLOW_TRACKING_URI": tracking_uri, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}, **extra)
-    return env
 
 
 @pytest.fixture(scope="session")
@@ -133,16 +59,6 @@ def churn_rows():
 
     frame, _ = make_churn_frame(40, seed=7)
     return frame
-
-
-def start_server(tmp_path_factory, tracking_uri: str, *args: str, **env: str) -> ServerProcess:
-    server = ServerProcess(list(args), serving_env(tracking_uri, **env), tmp_path_factory.mktemp("server"))
-    server.start()
-    try:
-        return server.wait_ready()
-    except BaseException:
-        server.stop()
-        raise
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,98 @@
+"""Real server processes for the serving tests: started on 127.0.0.1, stopped by PID, logs kept."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+STARTUP_TIMEOUT_S = 120
+STARTED: list["ServerProcess"] = []
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class ServerProcess:
+    """A real `python -m serving` process on 127.0.0.1, its output in files, stopped by PID."""
+
+    args: list[str]
+    env: dict[str, str]
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+    program: list[str] | None = None  # default: our server; `{port}` in it is replaced
+    ready_path: str = "/ready"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "ServerProcess":
+        STARTED.append(self)
+        self.stdout = open(self.workdir / f"server-{self.port}.out", "w+")
+        self.stderr = open(self.workdir / f"server-{self.port}.err", "w+")
+        program = self.program or [PYTHON, "-m", "serving", "--host", "127.0.0.1", "--port", "{port}"]
+        command = [part.replace("{port}", str(self.port)) for part in program] + self.args
+        # Its own process group, so a server that forks (mlflow models serve) is stopped whole.
+        self.process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=self.stdout, stderr=self.stderr,
+                                        start_new_session=True)
+        return self
+
+    def wait_ready(self, timeout_s: float = STARTUP_TIMEOUT_S) -> "ServerProcess":
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited with {self.process.returncode}\n{self.logs()}")
+            try:
+                if requests.get(self.url + self.ready_path, timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"server not ready after {timeout_s}s\n{self.logs()}")
+
+    def stop(self, timeout_s: float = 30) -> int:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        return self.process.returncode
+
+    def logs(self) -> str:
+        parts = []
+        for stream in (self.stdout, self.stderr):
+            stream.flush()
+            stream.seek(0)
+            parts.append(stream.read()[-20000:])
+        return "--- stdout ---\n{}\n--- stderr ---\n{}".format(*parts)
+
+
+def serving_env(tracking_uri: str, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("MLFLOW_", "PROMETHEUS_"))}
+    env.update({"MLFLOW_TRACKING_URI": tracking_uri, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}, **extra)
+    return env
+
+
+def start_server(tmp_path_factory, tracking_uri: str, *args: str, **env: str) -> ServerProcess:
+    server = ServerProcess(list(args), serving_env(tracking_uri, **env), tmp_path_factory.mktemp("server"))
+    server.start()
+    try:
+        return server.wait_ready()
+    except BaseException:
+        server.stop()
+        raise

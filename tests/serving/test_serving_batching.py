@@ -1,0 +1,89 @@
+"""Adaptive micro-batching: same answers on and off, and a bad request never fails its batch mates."""
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from serving_testkit import start_server
+
+
+def scrape(server) -> dict[tuple[str, tuple], float]:
+    text = requests.get(f"{server.url}/metrics", timeout=10).text
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def batch_totals(server) -> tuple[float, float]:
+    """(requests that went through the model, model calls) so far."""
+    samples = scrape(server)
+    return samples[("mlstack_batch_size_sum", ())], samples[("mlstack_batch_size_count", ())]
+
+
+def predict_each_row_concurrently(server, rows: list[dict], connections: int = 16) -> list:
+    def one(row):
+        response = requests.post(f"{server.url}/invocations", json={"dataframe_records": [row]}, timeout=60)
+        assert response.status_code == 200, response.text
+        return response.json()["predictions"][0]
+
+    with ThreadPoolExecutor(connections) as pool:
+        return list(pool.map(one, rows))
+
+
+@pytest.fixture(scope="module")
+def unbatched_server(mlflow_store, tmp_path_factory):
+    server = start_server(tmp_path_factory, mlflow_store, "--model-uri", "models:/churn@champion", "--no-batching")
+    yield server
+    server.stop()
+
+
+def test_batching_on_and_off_give_identical_predictions(churn_server, unbatched_server, churn_rows, churn_model):
+    rows = json.loads(churn_rows.to_json(orient="records"))
+    calls_before = batch_totals(churn_server)
+    batched = predict_each_row_concurrently(churn_server, rows)
+    calls_after = batch_totals(churn_server)
+    unbatched = predict_each_row_concurrently(unbatched_server, rows)
+    assert batched == unbatched == churn_model.predict(churn_rows).tolist()
+    requests_served, model_calls = (after - before for after, before in zip(calls_after, calls_before))
+    assert requests_served == len(rows) and model_calls < len(rows), "concurrent requests were never combined"
+    unbatched_requests, unbatched_calls = batch_totals(unbatched_server)
+    assert unbatched_requests == unbatched_calls
+
+
+def wait_for_in_progress(server, count: int, timeout_s: float = 20) -> None:
+    deadline = threading.Event()
+    timer = threading.Timer(timeout_s, deadline.set)
+    timer.start()
+    try:
+        while not deadline.is_set():
+            key = ("mlstack_http_requests_in_progress", (("route", "/invocations"),))
+            if scrape(server).get(key, 0) >= count:
+                return
+            deadline.wait(0.05)
+        raise AssertionError(f"never saw {count} requests in progress")
+    finally:
+        timer.cancel()
+
+
+def test_a_bad_request_in_a_batch_fails_alone(faulty_server):
+    def post(x: float, action: str) -> requests.Response:
+        return requests.post(f"{faulty_server.url}/invocations",
+                             json={"dataframe_records": [{"x": x, "action": action}]}, timeout=30)
+
+    with ThreadPoolExecutor(8) as pool:
+        blocker = pool.submit(post, 0.5, "sleep")  # holds the model so the next requests queue up together
+        wait_for_in_progress(faulty_server, 1)
+        before = batch_totals(faulty_server)
+        good = [pool.submit(post, float(x), "double") for x in range(6)]
+        bad = pool.submit(post, 1.0, "raise")
+        results = [future.result() for future in good]
+        failed = bad.result()
+        assert blocker.result().status_code == 200
+    after = batch_totals(faulty_server)
+    assert [r.json() for r in results] == [{"predictions": [2.0 * x]} for x in range(6)]
+    assert failed.status_code == 400 and "asked to fail" in failed.json()["message"]
+    requests_served, model_calls = (a - b for a, b in zip(after, before))
+    assert model_calls < requests_served, "the requests were not combined into a batch"

@@ -1,0 +1,71 @@
+"""/metrics with several worker processes: totals are exact whichever worker answers the scrape."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from serving_testkit import start_server
+
+REQUESTS = 30
+CONTRACT = {
+    "mlstack_http_requests": "counter",
+    "mlstack_http_request_duration_seconds": "histogram",
+    "mlstack_http_requests_in_progress": "gauge",
+    "mlstack_prediction_rows": "counter",
+    "mlstack_batch_size": "histogram",
+    "mlstack_model_load_duration_seconds": "gauge",
+    "mlstack_model_info": "gauge",
+    "mlstack_model_ready": "gauge",
+}
+
+
+@pytest.fixture(scope="module")
+def two_worker_server(mlflow_store, tmp_path_factory):
+    server = start_server(tmp_path_factory, mlflow_store, "--model-uri", "models:/churn@champion", "--workers", "2")
+    yield server
+    server.stop()
+
+
+def families(server) -> dict:
+    text = requests.get(f"{server.url}/metrics", timeout=10).text
+    return {family.name: family for family in text_string_to_metric_families(text)}
+
+
+def sample(found: dict, name: str, suffix: str = "", **labels) -> float:
+    family = found[name]
+    return sum(s.value for s in family.samples
+               if s.name == name + suffix and all(s.labels.get(k) == v for k, v in labels.items()))
+
+
+def test_metric_totals_are_exact_across_two_workers(two_worker_server, churn_rows):
+    payload = {"dataframe_records": json.loads(churn_rows.head(3).to_json(orient="records"))}
+
+    def post(_):
+        # A new connection each time, so the kernel spreads the requests over both workers.
+        with requests.Session() as session:
+            return session.post(f"{two_worker_server.url}/invocations", json=payload, timeout=60).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(post, range(REQUESTS))) == {200}
+    access_log = two_worker_server.stdout
+    access_log.flush()
+    access_log.seek(0)
+    served_by = {line["pid"] for line in map(json.loads, access_log.read().splitlines())
+                 if line.get("path") == "/invocations"}
+    assert len(served_by) == 2, "both workers should have answered some requests"
+
+    for _ in range(4):  # each scrape may land on either worker; every one must show the totals
+        found = families(two_worker_server)
+        assert {name: found[name].type for name in CONTRACT} == CONTRACT
+        assert sample(found, "mlstack_http_requests", "_total", route="/invocations", method="POST",
+                      status="200") == REQUESTS
+        assert sample(found, "mlstack_prediction_rows", "_total") == 3 * REQUESTS
+        assert sample(found, "mlstack_http_request_duration_seconds", "_count", route="/invocations") == REQUESTS
+        assert sample(found, "mlstack_batch_size", "_sum") == REQUESTS
+        assert sample(found, "mlstack_model_ready") == 1
+        assert sample(found, "mlstack_model_info", model_name="churn", model_version="1") == 1
+        assert sample(found, "mlstack_model_load_duration_seconds") > 0
+        assert sample(found, "mlstack_http_requests_in_progress", route="/invocations") == 0
