@@ -17,6 +17,7 @@ _IMAGE_REF = re.compile(
 )
 _REGISTRY = re.compile(r"^[a-z0-9]+([.-][a-z0-9]+)*(:\d{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
 _LOCAL_IMAGE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?$")
+_STORAGE_CLASS = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$")
 _DURATION = re.compile(r"^[1-9]\d*(ms|s|m|h|d|w|y)$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 _RELEASE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$")  # Helm: a DNS label of at most 53, also a label value
@@ -319,7 +320,7 @@ def build_config(stack: str, reader: Reader) -> StackConfig:
     return StackConfig(
         stack=stack,
         cloud=cloud,
-        storage_class=reader.string("storageClass"),
+        storage_class=reader.string("storageClass", pattern=_STORAGE_CLASS, allowed="empty or a StorageClass name (a DNS subdomain)"),
         local=LocalConfig(
             kubeconfig=reader.string("kubeconfig"),
             context=reader.string("kubeContext"),

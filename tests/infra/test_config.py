@@ -55,6 +55,14 @@ BAD_VALUES = [
     ("errorRatioObjectivePercent", "101"),
     ("expectTraffic", "maybe"),
     ("mlflowAdminUser", "root user"),
+    ("storageClass", "Fast SSD"),
+    ("image", "registry.example.com/x:1"),
+    ("imageBase", "Not An Image"),
+    ("monitoringRelease", "Kube_Prometheus"),
+    ("prometheusCpuRequest", "fast"),
+    ("prometheusCpuLimit", "0"),
+    ("prometheusMemoryRequest", "2 GiB"),
+    ("prometheusMemoryLimit", "-2Gi"),
     ("unknownKey", "x"),
 ]
 
@@ -70,9 +78,11 @@ def test_a_bad_value_fails_with_one_line_naming_key_value_and_what_is_allowed(ke
     assert raised.value.key == key
 
 
-def test_every_key_in_the_tests_bad_value_list_except_free_text_keys():
-    free_text = {"kubeconfig", "kubeContext", "storageClass", "image", "imageBase"}
-    tested = {key for key, _ in BAD_VALUES}
+def test_every_key_has_a_bad_value_test_here_or_in_its_platform_tests():
+    from tests.platform.test_gcp_config import GCP_BAD_VALUES
+
+    free_text = {"kubeconfig", "kubeContext"}
+    tested = {key for key, _ in BAD_VALUES + GCP_BAD_VALUES}
     assert {k.name for k in KEYS} - free_text - tested == set()
 
 
