@@ -20,7 +20,7 @@ from .registry import ArtifactRegistry, ArtifactRegistryArgs
 from .stores import MlflowStores, MlflowStoresArgs
 
 MLFLOW_BUCKET_ROLE = "roles/storage.objectAdmin"
-MLFLOW_PROJECT_ROLES = ("roles/cloudsql.client",)  # lets MLflow's identity use the Cloud SQL connectors and Admin API
+MLFLOW_PROJECT_ROLES = ("roles/cloudsql.client",)  # a Cloud SQL connector or Auth Proxy can be adopted without an IAM change
 SERVING_BUCKET_ROLE = "roles/storage.objectViewer"
 LABEL_VALUE_MAX = 63
 PRIVATE_GOOGLE_APIS_EGRESS = {"to": [{"ipBlock": {"cidr": PRIVATE_GOOGLE_APIS_RANGE}}], "ports": [{"protocol": "TCP", "port": 443}]}
