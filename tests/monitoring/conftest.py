@@ -1,6 +1,9 @@
 """The stack under mocks with monitoring settings, and what its monitoring objects say."""
 import json
 from functools import lru_cache
+from pathlib import Path
+
+import pytest
 
 from infra.render import Declared, Rendered, run_program, stack_config, unwrapped
 
@@ -41,3 +44,32 @@ def dashboard_json(rendered: Rendered) -> dict:
     (config_map,) = [c for c in objects(rendered, "ConfigMap") if c["metadata"]["labels"].get("grafana_dashboard")]
     (document,) = config_map["data"].values()
     return json.loads(document)
+
+
+LIVE_PROCESSES: list = []  # every process the live tests started, for their logs on a failure
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.failed and LIVE_PROCESSES:
+        report.sections.extend((f"{process.name} log", process.logs()) for process in LIVE_PROCESSES)
+    return report
+
+
+@pytest.fixture(scope="session")
+def probe_model_uri(tmp_path_factory) -> tuple[str, str]:
+    """A tracking store in a temporary SQLite file with the probe model registered: (tracking URI, model URI)."""
+    import mlflow
+    import pandas as pd
+    from mlflow.models import infer_signature
+
+    root = tmp_path_factory.mktemp("mlflow")
+    tracking_uri = f"sqlite:///{root}/mlflow.db"
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment(experiment_id=mlflow.create_experiment("probe", artifact_location=(root / "artifacts").as_uri()))
+    example = pd.DataFrame({"x": [1.0], "action": ["double"]})
+    with mlflow.start_run():
+        mlflow.pyfunc.log_model(name="model", python_model=str(Path(__file__).with_name("probe_model.py")),
+                                signature=infer_signature(example, pd.Series([2.0])), registered_model_name="probe")
+    return tracking_uri, "models:/probe/1"
