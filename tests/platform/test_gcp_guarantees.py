@@ -11,9 +11,9 @@ from .conftest import (BUCKET, BUCKET_MEMBER, CLUSTER, NODE_POOL, SERVICE_ACCOUN
                        only, plain, render, render_platform)
 
 PLATFORM_RUNS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-# One seed for every platform property: they draw the same configurations, so each is rendered once and shared.
+# One seed for every property: tests drawing from the same strategies get the same examples, rendered once and shared.
 SHARED_EXAMPLES = 20261122
-STACK_RUNS = settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+STACK_RUNS = settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 KEY_RESOURCE_TYPES = ("gcp:serviceaccount/key:Key", "gcp:storage/hmacKey:HmacKey", "gcp:apikeys/key:Key")
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 
@@ -135,18 +135,29 @@ namespaces = st.lists(st.from_regex(r"[a-z][a-z0-9-]{0,20}[a-z0-9]", fullmatch=T
     lambda names: "monitoring" not in names)
 
 
+def stack_of(config: dict, names: list[str]) -> Rendered:
+    return _stack(json.dumps({**config, "namespace": names[0], "trackingNamespace": names[1]}, sort_keys=True))
+
+
+@lru_cache(maxsize=None)
+def _stack(config: str) -> Rendered:
+    return render("prod", **json.loads(config))
+
+
+@seed(SHARED_EXAMPLES)
 @STACK_RUNS
 @given(gcp_configs(), namespaces)
 def test_workload_identity_binds_each_google_account_to_exactly_the_kubernetes_account_the_pods_run_as(config, names):
     serving_namespace, tracking_namespace = names
-    rendered = render("prod", **config, namespace=serving_namespace, trackingNamespace=tracking_namespace)
+    rendered = stack_of(config, names)
     _assert_bindings_match_service_accounts(rendered, config["gcpProject"])
     runs_as = {(o["metadata"]["namespace"], o["spec"]["template"]["spec"]["serviceAccountName"])
                for o in rendered.kubernetes_objects() if o["kind"] == "Deployment"}
     assert {(serving_namespace, "model-server"), (tracking_namespace, "mlflow")} <= runs_as
 
 
+@seed(SHARED_EXAMPLES)
 @STACK_RUNS
-@given(gcp_configs())
-def test_no_service_account_key_or_key_file_exists_anywhere(config):
-    _assert_no_key_files(render("prod", **config))
+@given(gcp_configs(), namespaces)
+def test_no_service_account_key_or_key_file_exists_anywhere(config, names):
+    _assert_no_key_files(stack_of(config, names))
