@@ -1,0 +1,156 @@
+"""The image tier: our engine and registry started once per session, stopped by PID at the end, also on failure."""
+import os
+import socket
+import sys
+import time
+
+import pytest
+
+from infra.image import SERVING_DIR, context_hash
+
+from .harness import MIB, REPO, REPORT, Container, Engine, PushedImage, run_tool, size_budget_mib
+
+REPOSITORY = "mlstack-serving"
+SETUP_TIMEOUT_S = 1800  # a cold debootstrap on two busy cores; the cached path takes seconds
+BUILD_TIMEOUT_S = 1800  # a cold pip install of the pins; a warm build reuses every layer
+READY_TIMEOUT_S = 180
+SERVING_UID = "10001"
+STARTED_CONTAINERS: list[Container] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failure, show what every container and the engine and registry printed."""
+    report = yield
+    if report.failed and "image" in item.keywords:
+        report.sections.extend((f"container {c.container_id[:12]} logs", c.logs()) for c in STARTED_CONTAINERS)
+        report.sections.append(("engine and registry logs", run_tool("engine.sh", "logs", timeout_s=30)))
+    return report
+
+
+def pytest_terminal_summary(terminalreporter):
+    if REPORT:
+        terminalreporter.section("serving image")
+        for name, value in REPORT.items():
+            terminalreporter.write_line(f"{name}: {value}")
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    run_tool("setup.sh", timeout_s=SETUP_TIMEOUT_S)
+    run_tool("engine.sh", "start", timeout_s=300)
+    try:
+        yield Engine.from_tool()
+    finally:
+        run_tool("engine.sh", "stop", timeout_s=120)
+
+
+@pytest.fixture(scope="session")
+def base_image(engine) -> str:
+    started = time.monotonic()
+    tag = run_tool("base.sh", "import", timeout_s=SETUP_TIMEOUT_S).strip().splitlines()[-1]
+    REPORT["base image"] = f"{tag} (ready in {time.monotonic() - started:.1f}s)"
+    return tag
+
+
+def ca_bundle_secret() -> list[str]:
+    """The host's CA bundle for pip inside the build: on a network whose TLS is inspected, PyPI needs it."""
+    bundle = os.environ.get("PIP_CERT") or os.environ.get("SSL_CERT_FILE") or "/etc/ssl/certs/ca-certificates.crt"
+    return ["--secret", f"id=pip-ca,src={bundle}"] if os.path.isfile(bundle) else []
+
+
+@pytest.fixture(scope="session")
+def serving_image(engine, base_image) -> PushedImage:
+    """serving/ built on the local base, pushed, deleted locally and pulled back by digest."""
+    tag = f"{engine.registry}/{REPOSITORY}:{context_hash()[:16]}"
+    started = time.monotonic()
+    engine.docker_run("build", "--network=host", *ca_bundle_secret(), "--build-arg", f"BASE_IMAGE={base_image}",
+                      "--tag", tag, str(SERVING_DIR), timeout_s=BUILD_TIMEOUT_S)
+    build_seconds = time.monotonic() - started
+    started = time.monotonic()
+    engine.docker_run("push", tag, timeout_s=600)
+    REPORT["push"] = f"{time.monotonic() - started:.1f}s"
+    ref = engine.output("image", "inspect", "--format", "{{index .RepoDigests 0}}", tag)
+    built_id = engine.output("image", "inspect", "--format", "{{.Id}}", tag)
+    engine.docker_run("image", "rm", tag)
+    assert engine.docker_run("image", "inspect", ref, check=False).returncode != 0, "the image outlived its removal"
+    started = time.monotonic()
+    engine.docker_run("pull", ref, timeout_s=600)
+    REPORT["pull by digest"] = f"{time.monotonic() - started:.1f}s"
+    size_bytes = int(engine.output("image", "inspect", "--format", "{{.Size}}", ref))
+    REPORT["image"] = ref
+    REPORT["image size"] = f"{size_bytes / MIB:.0f} MiB (budget {size_budget_mib()} MiB, tools/image/size-budget)"
+    REPORT["build"] = f"{build_seconds:.1f}s"
+    return PushedImage(ref, built_id, size_bytes)
+
+
+@pytest.fixture(scope="session")
+def churn_model_dir(tmp_path_factory):
+    """The example churn pipeline logged and registered in a local SQLite MLflow store, its model files exported."""
+    import mlflow
+
+    sys.path.insert(0, str(REPO / "examples"))
+    from train_and_register import train_and_register
+
+    root = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{root}/mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    mlflow.create_experiment("churn", artifact_location=(root / "artifacts").as_uri())
+    model_uri = train_and_register(uri, "churn", "champion", max_iter=30, seed=0)
+    exported = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(root / "export"))
+    readable_by_everyone(exported)
+    return exported
+
+
+def readable_by_everyone(directory: str) -> None:
+    """The container's uid 10001 owns nothing on the host."""
+    for parent, _, files in os.walk(directory):
+        os.chmod(parent, 0o755)
+        for name in files:
+            os.chmod(os.path.join(parent, name), 0o644)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def serving_container(engine, serving_image, churn_model_dir) -> Container:
+    """The pulled image as Kubernetes runs it: read-only root, uid 10001, no capabilities, a tmpfs for /tmp."""
+    port = free_port()
+    container_id = engine.output(
+        "run", "--detach", "--network", "host", "--read-only", "--tmpfs", "/tmp:rw,size=256m",
+        "--user", f"{SERVING_UID}:{SERVING_UID}", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+        "--volume", f"{churn_model_dir}:/models/churn:ro",
+        "--env", "MODEL_URI=/models/churn", "--env", "HOST=127.0.0.1", "--env", f"PORT={port}", "--env", "WORKERS=2",
+        # MLflow records pytest among the model's requirements when it is logged in the test venv (skops imports
+        # it), and the image rightly has no pytest: the requirements check is the server's, proven in tests/serving.
+        "--env", "REQUIREMENTS_CHECK=off",
+        serving_image.ref,
+    )
+    container = Container(engine, container_id, port)
+    STARTED_CONTAINERS.append(container)
+    try:
+        started = time.monotonic()
+        container.wait_ready(READY_TIMEOUT_S)
+        REPORT["container ready"] = f"{time.monotonic() - started:.1f}s after docker run"
+        yield container
+    finally:
+        container.remove()
+
+
+@pytest.fixture(scope="session")
+def churn_rows():
+    sys.path.insert(0, str(REPO / "examples"))
+    from train_and_register import make_churn_frame
+
+    return make_churn_frame(20, seed=7)[0]
+
+
+@pytest.fixture(scope="session")
+def churn_model(churn_model_dir):
+    import mlflow.pyfunc
+
+    return mlflow.pyfunc.load_model(churn_model_dir)

@@ -1,0 +1,102 @@
+"""The image tier's own Docker engine and registry (tools/image), driven from Python with bounded waits."""
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+TOOLS = REPO / "tools" / "image"
+MIB = 1024 * 1024
+REPORT: dict[str, str] = {}  # what the session measured, printed at its end
+
+
+def run_tool(script: str, *args: str, timeout_s: float) -> str:
+    completed = subprocess.run(["bash", str(TOOLS / script), *args], capture_output=True, text=True, timeout=timeout_s)
+    if completed.returncode != 0:
+        raise AssertionError(f"{script} {' '.join(args)} exited {completed.returncode}\n"
+                             f"--- stdout ---\n{completed.stdout}\n--- stderr ---\n{completed.stderr}")
+    return completed.stdout
+
+
+def size_budget_mib() -> int:
+    """The first number in tools/image/size-budget; the lines around it say why."""
+    lines = (TOOLS / "size-budget").read_text().splitlines()
+    return int(next(line for line in lines if line.strip() and not line.startswith("#")))
+
+
+@dataclass(frozen=True)
+class Engine:
+    """What engine.sh start set up: the client, its socket and config, the registry address."""
+
+    docker: str
+    environment: dict[str, str]
+    registry: str
+    base_tag: str
+
+    @classmethod
+    def from_tool(cls) -> "Engine":
+        values = dict(line.split("=", 1) for line in run_tool("engine.sh", "env", timeout_s=30).splitlines())
+        environment = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DOCKER_HOST": values["DOCKER_HOST"],
+                       "DOCKER_CONFIG": values["DOCKER_CONFIG"], "DOCKER_BUILDKIT": "1"}
+        return cls(values["DOCKER"], environment, values["REGISTRY"], values["BASE_TAG"])
+
+    def docker_run(self, *args: str, timeout_s: float = 120, check: bool = True) -> subprocess.CompletedProcess:
+        completed = subprocess.run([self.docker, *args], env=self.environment, capture_output=True, text=True,
+                                   timeout=timeout_s)
+        if check and completed.returncode != 0:
+            raise AssertionError(f"docker {' '.join(args)} exited {completed.returncode}\n"
+                                 f"--- stdout ---\n{completed.stdout[-20000:]}\n--- stderr ---\n{completed.stderr[-20000:]}")
+        return completed
+
+    def output(self, *args: str, timeout_s: float = 120) -> str:
+        return self.docker_run(*args, timeout_s=timeout_s).stdout.strip()
+
+
+@dataclass(frozen=True)
+class PushedImage:
+    ref: str  # repository@sha256:digest, as pulled back from the registry
+    image_id: str
+    size_bytes: int
+
+
+@dataclass
+class Container:
+    """One container of the serving image on the host network, removed by its id."""
+
+    engine: Engine
+    container_id: str
+    port: int
+    logs_at_removal: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def running(self) -> bool:
+        return self.engine.output("inspect", "--format", "{{.State.Running}}", self.container_id) == "true"
+
+    def wait_ready(self, timeout_s: float) -> "Container":
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not self.running():
+                raise AssertionError(f"container exited before it was ready\n{self.logs()}")
+            try:
+                if requests.get(f"{self.url}/ready", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.25)
+        raise AssertionError(f"container not ready after {timeout_s}s\n{self.logs()}")
+
+    def logs(self) -> str:
+        if self.logs_at_removal is not None:
+            return self.logs_at_removal
+        completed = self.engine.docker_run("logs", "--tail", "300", self.container_id, check=False)
+        return f"--- container stdout ---\n{completed.stdout}\n--- container stderr ---\n{completed.stderr}"
+
+    def remove(self) -> None:
+        """Keeps the last logs: a failure report is written after the session's fixtures are gone."""
+        self.logs_at_removal = self.logs()
+        self.engine.docker_run("rm", "--force", self.container_id, check=False, timeout_s=60)
