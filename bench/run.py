@@ -138,6 +138,7 @@ def in_process_predict_ms(model_uri: str, bodies: dict[int, bytes], core: int) -
     import mlflow.pyfunc
     import pandas as pd
 
+    usable = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {core})
     model = mlflow.pyfunc.load_model(model_uri)
     timings = {}
@@ -151,7 +152,7 @@ def in_process_predict_ms(model_uri: str, bodies: dict[int, bytes], core: int) -
             model.predict(frame)
             samples.append((time.perf_counter() - started) * 1e3)
         timings[rows] = statistics.median(samples)
-    os.sched_setaffinity(0, set(cores()) | {core})
+    os.sched_setaffinity(0, usable)
     return timings
 
 
