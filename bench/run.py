@@ -210,7 +210,9 @@ def main() -> None:
     server_core, load_core = cores()
     work = Path(tempfile.mkdtemp(prefix="mlstack-bench-"))
     tracking_uri = f"sqlite:///{work}/mlflow.db"
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "PYTHONPATH": str(REPO)}
+    # `mlflow models serve` runs `uvicorn` from PATH: the venv's bin must come first.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "PYTHONPATH": str(REPO), "PATH": path}
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri)

@@ -84,7 +84,10 @@ class ServerProcess:
 
 def serving_env(tracking_uri: str, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("MLFLOW_", "PROMETHEUS_"))}
-    env.update({"MLFLOW_TRACKING_URI": tracking_uri, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}, **extra)
+    # `mlflow models serve` runs `uvicorn` from PATH: the venv's bin must come first.
+    path = f"{Path(PYTHON).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update({"MLFLOW_TRACKING_URI": tracking_uri, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1",
+                "PATH": path}, **extra)
     return env
 
 
