@@ -1,11 +1,14 @@
 """The loaded model and what runs on the model thread: one call per batch, results split per request."""
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from serving.errors import ServingError, from_model_exception
 from serving.tabular import TabularInput, TabularSchema
+
+log = logging.getLogger("serving")
 
 
 @dataclass(frozen=True)
@@ -29,10 +32,20 @@ class ServedModel:
         started = time.perf_counter()
         threadpool_limits(limits=numeric_threads)
         self.pyfunc = mlflow.pyfunc.load_model(local_path)
-        self.load_seconds = time.perf_counter() - started
         self.metadata = self.pyfunc.metadata
         self.input_schema = self.metadata.get_input_schema()
         self.tabular = TabularSchema.from_mlflow(self.input_schema)
+        self._warm_up(local_path)
+        self.load_seconds = time.perf_counter() - started
+
+    def _warm_up(self, local_path: str) -> None:
+        """Predict the logged input example once, so lazy imports and caches are paid before /ready."""
+        try:
+            example = self.metadata.load_input_example(local_path)
+            if example is not None:
+                self.pyfunc.predict(example)
+        except Exception as error:  # noqa: BLE001 - a bad example must not stop a model that serves
+            log.warning("warm-up on the logged input example failed: %s", error)
 
     def run_batch(self, jobs: list[Job]) -> list[Any]:
         """Predictions (JSON-ready) or a ServingError, one per job.  A batch that fails is retried
