@@ -5,6 +5,7 @@ PromQL, so a change of metric name or route happens in one place. Annotations us
 `$value | humanize...` each, which keeps them readable in Alertmanager and checkable in promtool tests.
 """
 from .scope import PREDICTION_ROUTES, ModelScope, Objectives, TrackingScope
+from .scrape import auth_secret_name
 
 WINDOW = "5m"
 QUANTILES = ("0.5", "0.95", "0.99")
@@ -170,6 +171,6 @@ def _tracking_server_down(tracking: TrackingScope) -> dict:
         "MLflow tracking server in {{ $labels.namespace }} cannot be scraped.",
         "New model-server pods cannot load their model while the registry is down (running pods keep serving). "
         "Check: `kubectl -n {{ $labels.namespace }} get pods` and the tracking server's logs (backend store "
-        f"unreachable, volume full); that the scrape credentials in Secret {tracking.job}-metrics-auth still "
+        f"unreachable, volume full); that the scrape credentials in Secret {auth_secret_name(tracking.job)} still "
         "match the admin password.",
     )

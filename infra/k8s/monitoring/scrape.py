@@ -32,6 +32,10 @@ class ScrapeTarget:
     service: Optional[pulumi.Resource] = None  # created first: the namespace must exist
 
 
+def auth_secret_name(service_name: str) -> str:
+    return f"{service_name}-metrics-auth"
+
+
 def service_monitor(resource_name: str, target: ScrapeTarget, selected_by: Mapping[str, str],
                     opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
     """A ServiceMonitor for `target`, labelled with what the Prometheus's serviceMonitorSelector asks for."""
@@ -60,7 +64,7 @@ def _auth_secret(resource_name: str, target: ScrapeTarget, opts: pulumi.Resource
     """The ServiceMonitor reads its credentials from a Secret in its own namespace, so they are copied here."""
     return k8s.core.v1.Secret(
         f"{resource_name}-auth",
-        metadata=metadata(f"{target.service_name}-metrics-auth", target.namespace,
+        metadata=metadata(auth_secret_name(target.service_name), target.namespace,
                           labels(target.service_name, "scrape-credentials")),
         string_data={AUTH_USERNAME_KEY: target.basic_auth.username, AUTH_PASSWORD_KEY: target.basic_auth.password},
         type="Opaque",
