@@ -25,6 +25,7 @@ from .config.keys import KEYS_BY_NAME, NAMESPACE
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MASK = "[secret]"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 _SIG = rpc._special_sig_key
 _SECRET = rpc._special_secret_sig
 
@@ -55,7 +56,15 @@ class Rendered:
         return [r for r in self.resources if r.type == type_token]
 
     def kubernetes_objects(self) -> list[dict]:
-        return [manifest(r) for r in self.resources if r.type.startswith("kubernetes:") and r.custom]
+        return [manifest(r) for r in self.resources if is_kubernetes_object(r)]
+
+    def helm_releases(self) -> list[Declared]:
+        return [r for r in self.resources if r.type == HELM_RELEASE]
+
+
+def is_kubernetes_object(resource: Declared) -> bool:
+    """A resource that is one object in the API server; a Helm release is a bundle of them, rendered apart."""
+    return resource.custom and resource.type.startswith("kubernetes:") and resource.type != HELM_RELEASE
 
 
 def is_secret(value: Any) -> bool:
@@ -200,6 +209,8 @@ def write(rendered: Rendered, out: Path) -> None:
         meta = obj.get("metadata", {})
         filename = f"{obj['kind'].lower()}-{meta.get('namespace', 'cluster')}-{meta.get('name')}.yaml"
         (out / filename).write_text(yaml.safe_dump(obj, sort_keys=False))
+    for release in rendered.helm_releases():
+        (out / f"helm-release-{release.name}.values.yaml").write_text(yaml.safe_dump(masked(release.inputs), sort_keys=False))
     inventory = {
         "stack": rendered.stack,
         "resources": [{"type": r.type, "name": r.name, "parent": r.parent, "inputs": masked(r.inputs)} for r in rendered.resources],

@@ -3,15 +3,13 @@ import json
 import subprocess
 import sys
 
-import kubernetes_validate
 import pytest
 import yaml
 
 from infra.render import PROJECT_DIR
 
 from .conftest import STACKS
-
-KUBERNETES_VERSION = "1.31.0"
+from .schema import validate
 
 
 @pytest.fixture(scope="module", params=STACKS)
@@ -23,12 +21,16 @@ def rendered_dir(request, tmp_path_factory):
     return request.param, out
 
 
-def test_every_rendered_object_validates_strictly_against_the_kubernetes_schema(rendered_dir):
+def _object_files(out):
+    return sorted(path for path in out.glob("*.yaml") if not path.name.startswith("helm-release-"))
+
+
+def test_every_rendered_object_validates_strictly_against_the_kubernetes_or_crd_schema(rendered_dir):
     stack, out = rendered_dir
-    files = sorted(out.glob("*.yaml"))
+    files = _object_files(out)
     assert len(files) >= 15
     for path in files:
-        kubernetes_validate.validate(yaml.safe_load(path.read_text()), KUBERNETES_VERSION, strict=True)
+        validate(yaml.safe_load(path.read_text()))
 
 
 def test_inventory_lists_every_resource_with_type_name_parent_and_inputs(rendered_dir):
@@ -40,7 +42,7 @@ def test_inventory_lists_every_resource_with_type_name_parent_and_inputs(rendere
     for resource in inventory["resources"]:
         assert resource["name"] and resource["parent"].startswith("urn:pulumi:") and "inputs" in resource
     kubernetes_objects = [r for r in inventory["resources"] if r["type"].startswith("kubernetes:") and not r["type"].startswith("kubernetes:helm")]
-    assert len(list(out.glob("*.yaml"))) == len(kubernetes_objects)
+    assert len(_object_files(out)) == len(kubernetes_objects)
 
 
 def test_a_bad_config_value_stops_the_render_with_one_line(tmp_path):
@@ -53,3 +55,10 @@ def test_a_bad_config_value_stops_the_render_with_one_line(tmp_path):
         stack_file.unlink()
     assert completed.returncode == 2
     assert completed.stderr.strip() == "mlstack:minReplicas = '0' is not allowed: an integer from 1 to 100"
+
+
+def test_a_custom_resource_with_an_unknown_field_is_rejected(local_stack):
+    monitor = next(o for o in local_stack.kubernetes_objects() if o["kind"] == "ServiceMonitor")
+    validate(monitor)
+    with pytest.raises(Exception, match="endpoints|Additional properties"):
+        validate({**monitor, "spec": {**monitor["spec"], "endpointz": []}})

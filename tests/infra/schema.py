@@ -1,0 +1,57 @@
+"""Validation of rendered objects: built-in kinds by kubernetes-validate, custom resources by their real CRD schemas."""
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+import jsonschema
+import kubernetes_validate
+import yaml
+
+from infra.render import PROJECT_DIR
+
+KUBERNETES_VERSION = "1.31.0"
+
+
+class _CrdLoader(yaml.SafeLoader):
+    """PyYAML reads a bare `=` as YAML 1.1's value tag, which the CRDs use as a plain string (an enum member)."""
+
+
+_CrdLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+
+
+@lru_cache(maxsize=1)
+def custom_resource_schemas() -> dict[tuple[str, str], dict]:
+    """(apiVersion, kind) -> strict JSON schema, from the Prometheus Operator CRDs tools/crds/fetch.sh brings."""
+    crd_dir = Path(subprocess.run(["bash", "tools/crds/fetch.sh"], cwd=PROJECT_DIR, check=True,
+                                  capture_output=True, text=True, timeout=300).stdout.strip())
+    schemas = {}
+    for path in crd_dir.glob("*.yaml"):
+        crd = yaml.load(path.read_text(), Loader=_CrdLoader)
+        for version in crd["spec"]["versions"]:
+            api_version = f"{crd['spec']['group']}/{version['name']}"
+            schemas[(api_version, crd["spec"]["names"]["kind"])] = _strict(version["schema"]["openAPIV3Schema"])
+    return schemas
+
+
+def _strict(schema: dict) -> dict:
+    """Reject unknown fields the way the API server's strict field validation does."""
+    schema = dict(schema)
+    if schema.get("pattern", "").startswith("^(?i)"):
+        schema["pattern"] = "(?i)^" + schema["pattern"][5:]  # Go's RE2 takes flags after ^, Python's re only first
+    if "properties" in schema:
+        schema["properties"] = {name: _strict(sub) for name, sub in schema["properties"].items()}
+        if not schema.get("x-kubernetes-preserve-unknown-fields") and "additionalProperties" not in schema:
+            schema["additionalProperties"] = False
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            schema[key] = _strict(schema[key])
+    return schema
+
+
+def validate(obj: dict) -> None:
+    """Raises when the object does not match its schema; every kind must have one."""
+    custom = custom_resource_schemas().get((obj["apiVersion"], obj["kind"]))
+    if custom is not None:
+        jsonschema.validate(obj, custom)
+    else:
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
