@@ -9,7 +9,11 @@ import pulumi_docker_build as docker_build
 from .config.model import ImageConfig
 from .platform import Registry
 
-SERVING_DIR = Path(__file__).resolve().parent.parent / "serving"
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SERVING_DIR = PROJECT_DIR / "serving"
+# The context is the project root, but serving/Dockerfile.dockerignore lets only serving/ into it: the hash of
+# serving/ covers everything the build can see.
+DOCKERFILE = SERVING_DIR / "Dockerfile"
 
 
 def context_hash(directory: Path = SERVING_DIR) -> str:
@@ -51,8 +55,8 @@ class ServingImage(pulumi.ComponentResource):
                 address=registry.address, username=registry.username, password=registry.password))
         return docker_build.Image(
             f"{name}-build",
-            context=docker_build.BuildContextArgs(location=str(SERVING_DIR)),
-            dockerfile=docker_build.DockerfileArgs(location=str(SERVING_DIR / "Dockerfile")),
+            context=docker_build.BuildContextArgs(location=str(PROJECT_DIR)),
+            dockerfile=docker_build.DockerfileArgs(location=str(DOCKERFILE)),
             platforms=[docker_build.Platform.LINUX_AMD64],
             build_args={"BASE_IMAGE": cfg.base} if cfg.base else None,
             tags=[pulumi.Output.concat(repository, ":", context_hash()[:16])],

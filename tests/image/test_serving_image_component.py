@@ -4,7 +4,7 @@ import re
 import pulumi
 
 from infra.config.model import ImageConfig
-from infra.image import SERVING_DIR, ServingImage, ServingImageArgs, context_hash
+from infra.image import DOCKERFILE, PROJECT_DIR, SERVING_DIR, ServingImage, ServingImageArgs, context_hash
 from infra.platform import Registry
 from infra.render import is_secret, run_program, stack_config, unwrapped
 
@@ -36,10 +36,10 @@ def deployed_image(rendered) -> str:
     return deployment["spec"]["template"]["spec"]["containers"][0]["image"]
 
 
-def test_builds_the_serving_directory_with_its_dockerfile_for_linux_amd64_and_pushes():
+def test_builds_serving_dockerfile_from_the_project_root_for_linux_amd64_and_pushes():
     build = unwrapped(the_build(render_component(BUILT, Registry(address="localhost:5000"))))
-    assert build["context"] == {"location": str(SERVING_DIR)}
-    assert build["dockerfile"] == {"location": str(SERVING_DIR / "Dockerfile")}
+    assert build["context"] == {"location": str(PROJECT_DIR)}
+    assert build["dockerfile"] == {"location": str(DOCKERFILE)}
     assert build["platforms"] == ["linux/amd64"]
     assert build["push"] is True
 
@@ -47,6 +47,13 @@ def test_builds_the_serving_directory_with_its_dockerfile_for_linux_amd64_and_pu
 def test_tag_is_the_registry_repository_and_a_hash_of_the_build_context():
     build = unwrapped(the_build(render_component(BUILT, Registry(address="localhost:5000"))))
     assert build["tags"] == [f"localhost:5000/team/mlstack-serving:{context_hash()[:16]}"]
+
+
+def test_only_serving_enters_the_build_context_so_its_hash_covers_the_build():
+    lines = (SERVING_DIR / "Dockerfile.dockerignore").read_text().splitlines()
+    rules = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    assert rules[0] == "*"
+    assert all(rule.startswith("!serving/") for rule in rules if rule.startswith("!"))
 
 
 def test_context_hash_changes_with_a_file_and_ignores_bytecode_caches(tmp_path):

@@ -92,7 +92,11 @@ start() {
   mkdir -p "$IMAGE_RUN"
   : >"$IMAGE_RUN/dockerd.log"
   : >"$IMAGE_RUN/registry.log"
-  start_engine && start_registry || { logs >&2; stop; exit 1; }
+  if ! { start_engine && start_registry; }; then
+    logs >&2
+    stop
+    exit 1
+  fi
   echo "engine: $DOCKER_HOST, registry: $(cat "$REGISTRY_ADDRESS_FILE")"
 }
 

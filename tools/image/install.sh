@@ -9,7 +9,13 @@ command -v debootstrap >/dev/null || missing+=(debootstrap)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "installing ${missing[*]}"
+# The packaged docker and registry services must not start: we run our own instances. A policy-rc.d that
+# refuses every start does that where the machine has none of its own.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# policy-rc.d or no init keeps the packaged services from starting: we run our own instances.
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
