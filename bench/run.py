@@ -124,7 +124,9 @@ def run_wrk(wrk: str, core: int, url: str, script: Path, connections: int, secon
     command = ["taskset", "-c", str(core), wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
                "--latency", "-s", str(script), url]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    percentile = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    percentile = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.MULTILINE))
+    if set(percentile) != {"50", "99"}:
+        raise SystemExit(f"unexpected wrk output:\n{output}")
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     errors = int(non_2xx.group(1)) if non_2xx else 0
