@@ -6,6 +6,8 @@ import subprocess
 import pytest
 import yaml
 
+from infra.render import run_program, stack_config
+
 from .conftest import render_local, rule_groups
 from .promtool_cases import CASES, AlertCase
 
@@ -13,6 +15,7 @@ pytestmark = pytest.mark.prometheus
 
 _LABEL = re.compile(r"\{\{ \$labels\.(\w+) \}\}")
 _VALUE = re.compile(r"\{\{ \$value( \| \w+)? \}\}")
+STACKS = ("local", "dev", "prod")
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +45,11 @@ def alert_rules(groups: list[dict]) -> dict[str, dict]:
     return {rule["alert"]: rule for group in groups for rule in group["rules"] if "alert" in rule}
 
 
-def test_promtool_accepts_the_generated_rules(promtool, rules_file, groups):
+@pytest.mark.parametrize("stack", STACKS)
+def test_promtool_accepts_the_rules_every_stack_file_generates(promtool, stack, tmp_path):
+    groups = rule_groups(run_program(stack, {**stack_config(stack), "expectTraffic": "true"}))
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
     checked = run(promtool, "check", "rules", str(rules_file))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     count = sum(len(group["rules"]) for group in groups)
