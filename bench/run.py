@@ -1,7 +1,7 @@
 """Side-by-side benchmark: `mlflow models serve` against `python -m serving` on the same model.
 
 Both servers get one worker pinned to the first usable core; wrk runs pinned to the second and
-drives them with the same bodies at 1, 16 and 64 connections, with 1-row and 100-row requests.
+drives them, cell by cell in turn, with the same bodies at 1, 16 and 64 connections, with 1-row and 100-row requests.
 Before the load, both servers' predictions are checked equal to each other and to the model's own
 in-process predict.  Prints a Markdown table: req/s, p50, p99 and the ratios ours/mlflow.
 
@@ -234,19 +234,23 @@ def main() -> None:
         "ours": [sys.executable, "-m", "serving", "--model-uri", model_uri, "--host", "127.0.0.1", "--port",
                  "{port}", "--workers", "1", "--no-access-log"],
     }
-    results, cold = {}, {}
-    for label, command in commands.items():
-        server = Server(label, command, env, server_core, work)
-        try:
-            cold[label] = server.wait_first_prediction(bodies[1])
-            check_same_predictions([server], bodies, model_uri)
+    servers, cold = {}, {}
+    try:
+        for label, command in commands.items():  # one at a time, so each cold start has the core alone
+            servers[label] = Server(label, command, env, server_core, work)
+            cold[label] = servers[label].wait_first_prediction(bodies[1])
+        check_same_predictions(list(servers.values()), bodies, model_uri)
+        results = {label: {} for label in servers}
+        for label, server in servers.items():
             run_wrk(wrk, load_core, server.url, scripts[1], 16, 3)  # warm-up
-            results[label] = {}
-            for rows, connections in SCENARIOS:
-                results[label][(rows, connections)] = run_wrk(wrk, load_core, server.url, scripts[rows], connections,
-                                                              args.seconds)
-                print(label, rows, connections, results[label][(rows, connections)], flush=True)
-        finally:
+        # Cell by cell, mlflow then ours, so a change in the machine's load hits both alike.
+        for rows, connections in SCENARIOS:
+            for label, server in servers.items():
+                result = run_wrk(wrk, load_core, server.url, scripts[rows], connections, args.seconds)
+                results[label][(rows, connections)] = result
+                print(label, rows, connections, result, flush=True)
+    finally:
+        for server in servers.values():
             server.stop()
     report = f"Machine: {description}\n\n{table(results, cold, predict_ms, args.seconds)}\n"
     print(report)
