@@ -44,6 +44,8 @@ def test_fake_nodes_are_ready_in_three_zones(kube):
 
 def test_restricted_namespace_refuses_a_pod_without_hardening(kube):
     kube.apply(namespace("psa-refuses", RESTRICTED_LABELS))
+    # ServiceAccount admission runs first and refuses pods until the namespace's default account exists.
+    kube.wait("create", "serviceaccount/default", "psa-refuses", seconds=30)
     loose = deployment("loose", "psa-refuses", container_security={}, pod_security={})
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "loose", "namespace": "psa-refuses"},
            "spec": loose["spec"]["template"]["spec"]}

@@ -86,6 +86,9 @@ start_apiserver() {
     --endpoint-reconciler-type none --cert-dir "$STATE/apiserver-certs" \
     --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
     --client-ca-file "$PKI/ca.crt" --authorization-mode RBAC \
+    --requestheader-client-ca-file "$PKI/ca.crt" --requestheader-allowed-names front-proxy-client \
+    --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+    --requestheader-extra-headers-prefix X-Remote-Extra- \
     --enable-admission-plugins PodSecurity,DefaultStorageClass,NamespaceLifecycle,ServiceAccount \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$PKI/service-account.pub" \
@@ -168,8 +171,19 @@ cmd_stop() {
   done
 }
 
+require_binaries() {
+  local binary
+  for binary in "$ETCD_DIR/bin/etcd" "$KWOK_DIR/bin/kwok" "$KUBERNETES_DIR"/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kubectl}; do
+    if [[ ! -x $binary ]]; then
+      log "missing $binary: run tools/engine/build.sh first"
+      return 1
+    fi
+  done
+}
+
 cmd_start() {
   local name
+  require_binaries
   for name in "${COMPONENTS[@]}"; do
     if alive "$name"; then
       log "$name is already running in $STATE; run '$0 stop' first"
