@@ -1,4 +1,5 @@
 """serving/Dockerfile built on a local base, pushed to a local registry, pulled back by digest and run hardened."""
+import hashlib
 import json
 
 import pytest
@@ -9,11 +10,25 @@ from .harness import MIB, REPORT, size_budget_mib
 pytestmark = pytest.mark.image
 
 COMPILERS = ("gcc", "cc", "c++", "g++", "clang", "make")
+MANIFEST_TYPES = ("application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.manifest.v1+json")
 
 
 def test_image_pulled_back_by_digest_is_the_image_that_was_built(engine, serving_image):
     assert serving_image.ref.startswith(f"{engine.registry}/mlstack-serving@sha256:")
     assert engine.output("image", "inspect", "--format", "{{.Id}}", serving_image.ref) == serving_image.image_id
+
+
+def test_registry_serves_the_manifest_by_digest_and_every_blob_it_names(engine, serving_image):
+    """The engine's own layers satisfy the pull, so ask the registry itself for everything the digest names."""
+    repository, digest = serving_image.ref.split("@")
+    base_url = f"http://{engine.registry}/v2/{repository.split('/', 1)[1]}"
+    manifest = requests.get(f"{base_url}/manifests/{digest}", headers={"Accept": ", ".join(MANIFEST_TYPES)}, timeout=30)
+    assert manifest.status_code == 200
+    assert "sha256:" + hashlib.sha256(manifest.content).hexdigest() == digest
+    blobs = [manifest.json()["config"], *manifest.json()["layers"]]
+    for blob in blobs:
+        stored = requests.head(f"{base_url}/blobs/{blob['digest']}", timeout=30)
+        assert (stored.status_code, int(stored.headers["Content-Length"])) == (200, blob["size"]), blob["digest"]
 
 
 def test_image_runs_as_uid_10001_and_ships_no_compiler(engine, serving_image):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A Docker engine and a registry of our own, beside anything else on the machine.
-#   engine.sh start   dockerd on its own socket and roots, then a registry on 127.0.0.1 (a free port)
+#   engine.sh start   dockerd on its own socket and roots, then a registry on 127.0.0.1:5055 (or a free port)
 #   engine.sh stop    stops both by the PIDs start recorded
 #   engine.sh env     prints DOCKER, DOCKER_HOST, DOCKER_CONFIG, REGISTRY, BASE_TAG, SIZE_BUDGET_FILE for callers
 #   engine.sh logs    prints both logs
@@ -11,6 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/paths.sh"
 READY_TIMEOUT=${MLSTACK_ENGINE_READY_TIMEOUT:-90}
 DOCKERD_PIDFILE=$IMAGE_RUN/dockerd.pid
 REGISTRY_PIDFILE=$IMAGE_RUN/registry.pid
+REGISTRY_PREFERRED_PORT=${MLSTACK_REGISTRY_PORT:-5055}
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
@@ -47,13 +48,23 @@ start_engine() {
   start_dockerd vfs
 }
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+# The same port every run where it is free: Docker remembers which layers a registry (host:port) already has,
+# so a warm push skips compressing and uploading them. Any free port otherwise.
+registry_port() {
+  python3 - "$REGISTRY_PREFERRED_PORT" <<'PY'
+import socket, sys
+with socket.socket() as probe:
+    try:
+        probe.bind(("127.0.0.1", int(sys.argv[1])))
+    except OSError:
+        probe.bind(("127.0.0.1", 0))
+    print(probe.getsockname()[1])
+PY
 }
 
 start_registry() {
   local address
-  address=127.0.0.1:$(free_port)
+  address=127.0.0.1:$(registry_port)
   mkdir -p "$IMAGE_CACHE/registry"
   cat >"$IMAGE_RUN/registry.yml" <<YAML
 version: 0.1
