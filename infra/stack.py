@@ -19,20 +19,16 @@ def build_stack(config: StackConfig) -> dict[str, pulumi.Input]:
     tracking = TrackingServer("tracking", TrackingServerArgs(
         config=config.tracking,
         stores=platform.tracking_stores,
-        identity=platform.tracking_identity,
+        workload=platform.tracking,
         storage_class=platform.storage_class,
         client_namespaces=[config.serving.namespace, config.monitoring.namespace, *config.serving.allowed_namespaces],
-        node_selector=platform.node_selector,
-        extra_egress=platform.extra_egress,
     ), opts=k8s_opts)
     service = ModelService("model", ModelServiceArgs(
         config=config.serving,
         image=image.ref,
         mlflow=MlflowAccess(tracking.url, tracking.admin_user, tracking.admin_password, config.tracking.namespace, TRACKING_PORT),
-        identity=platform.serving_identity,
+        workload=platform.serving,
         monitoring_namespace=config.monitoring.namespace,
-        node_selector=platform.node_selector,
-        extra_egress=platform.extra_egress,
     ), opts=k8s_opts)
 
     outputs = {

@@ -42,7 +42,7 @@ KEYS: tuple[Key, ...] = (
     _k("gcpMinNodes", "integer", 1, "gcp: general pool minimum node count over all its zones (1..100)."),
     _k("gcpMaxNodes", "integer", 3, "gcp: general pool maximum node count over all its zones (gcpMinNodes..100)."),
     _k("gcpSpotNodes", "boolean", False, "gcp: run the general pool on Spot VMs (cheaper, may be reclaimed at any time)."),
-    _k("gcpGpuType", "string", "", "gcp: accelerator type of an extra GPU pool (e.g. nvidia-l4); empty means no GPU pool."),
+    _k("gcpGpuType", "string", "", "gcp: accelerator type of a GPU pool (e.g. nvidia-l4) that the model service then runs on; empty means no GPU pool."),
     _k("gcpGpuCount", "integer", 1, "gcp: accelerators per GPU node (1..8)."),
     _k("gcpGpuMachineType", "string", "g2-standard-4", "gcp: machine type of the GPU pool (must accept gcpGpuType)."),
     _k("gcpGpuMaxNodes", "integer", 1, "gcp: GPU pool maximum node count; it scales to zero when idle (1..100)."),

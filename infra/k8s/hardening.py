@@ -4,6 +4,8 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..config.model import Resources
+from ..platform import Workload
 from .meta import labels, metadata
 
 RUN_AS_USER = 10001
@@ -57,10 +59,11 @@ def spread_over_nodes_and_zones(selector: dict) -> list[dict]:
     ]
 
 
-def resources(cpu_request: str, cpu_limit: str, memory_request: str, memory_limit: str) -> dict:
+def resources(quantities: Resources, workload: Workload) -> dict:
+    """Requests and limits; extended resources such as GPUs are requested and limited alike, as Kubernetes requires."""
     return {
-        "requests": {"cpu": cpu_request, "memory": memory_request},
-        "limits": {"cpu": cpu_limit, "memory": memory_limit},
+        "requests": {"cpu": quantities.cpu_request, "memory": quantities.memory_request, **workload.accelerators},
+        "limits": {"cpu": quantities.cpu_limit, "memory": quantities.memory_limit, **workload.accelerators},
     }
 
 
@@ -68,7 +71,7 @@ def http_probe(path: str, port: str, period: int, failures: int, timeout: int = 
     return {"httpGet": {"path": path, "port": port}, "periodSeconds": period, "failureThreshold": failures, "timeoutSeconds": timeout}
 
 
-def pod_spec(*, service_account: pulumi.Input[str], selector: dict, node_selector: Optional[dict],
+def pod_spec(*, service_account: pulumi.Input[str], selector: dict, workload: Workload,
              containers: list, volumes: list) -> dict:
     """A pod that meets `restricted`, holds no API token, spreads its replicas and stops gracefully."""
     return {
@@ -77,7 +80,8 @@ def pod_spec(*, service_account: pulumi.Input[str], selector: dict, node_selecto
         "securityContext": pod_security_context(),
         "terminationGracePeriodSeconds": 30,
         "topologySpreadConstraints": spread_over_nodes_and_zones(selector),
-        "nodeSelector": dict(node_selector) if node_selector else None,
+        "nodeSelector": dict(workload.node_selector) or None,
+        "tolerations": list(workload.tolerations) or None,
         "containers": containers,
         "volumes": volumes,
     }

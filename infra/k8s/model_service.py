@@ -1,12 +1,11 @@
 """The model service: our model server behind a Service, autoscaled, disruption-budgeted, fenced by policy."""
-from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from ..config.model import ServingConfig
-from ..platform import WorkloadIdentity
+from ..platform import Workload
 from . import hardening, network
 from .meta import ANNOTATION_PREFIX, labels, metadata, selector_labels
 
@@ -33,10 +32,8 @@ class ModelServiceArgs:
     config: ServingConfig
     image: pulumi.Input[str]
     mlflow: MlflowAccess
-    identity: WorkloadIdentity
+    workload: Workload
     monitoring_namespace: str
-    node_selector: Mapping[str, str] = field(default_factory=dict)
-    extra_egress: Sequence[dict] = ()
 
 
 class ModelService(pulumi.ComponentResource):
@@ -56,7 +53,7 @@ class ModelService(pulumi.ComponentResource):
 
         account = k8s.core.v1.ServiceAccount(
             f"{name}-account",
-            metadata=metadata(NAME, namespace, self.labels, annotations=dict(args.identity.service_account_annotations)),
+            metadata=metadata(NAME, namespace, self.labels, annotations=dict(args.workload.identity.service_account_annotations)),
             automount_service_account_token=False,
             opts=in_ns,
         )
@@ -101,7 +98,7 @@ class ModelService(pulumi.ComponentResource):
             # No `replicas`: the HorizontalPodAutoscaler owns the count, and `pulumi up` must not reset it.
             "template": {
                 "metadata": {
-                    "labels": {**self.labels, **args.identity.pod_labels},
+                    "labels": {**self.labels, **args.workload.identity.pod_labels},
                     # A new model reference changes the pod template, so `pulumi preview` shows it and pods roll.
                     "annotations": {
                         ANNOTATION_PREFIX + "model-name": cfg.model.name,
@@ -110,7 +107,7 @@ class ModelService(pulumi.ComponentResource):
                     },
                 },
                 "spec": hardening.pod_spec(
-                    service_account=account.metadata.name, selector=self.selector, node_selector=args.node_selector,
+                    service_account=account.metadata.name, selector=self.selector, workload=args.workload,
                     containers=[self._container(args, credentials)], volumes=[hardening.tmp_volume("2Gi")]),
             },
         }
@@ -136,8 +133,7 @@ class ModelService(pulumi.ComponentResource):
             "imagePullPolicy": "IfNotPresent",
             "ports": [{"name": PORT_NAME, "containerPort": PORT, "protocol": "TCP"}],
             "env": [{"name": k, "value": v} for k, v in plain_env.items()] + secret_env,
-            "resources": hardening.resources(cfg.resources.cpu_request, cfg.resources.cpu_limit,
-                                             cfg.resources.memory_request, cfg.resources.memory_limit),
+            "resources": hardening.resources(cfg.resources, args.workload),
             "securityContext": hardening.container_security_context(),
             # Loading a model from the registry can take minutes; the startup probe covers it, the others stay tight.
             "startupProbe": hardening.http_probe("/ready", PORT_NAME, period=5, failures=120),
@@ -178,7 +174,7 @@ class ModelService(pulumi.ComponentResource):
             egress=[
                 network.dns_egress(),
                 {"to": [network.namespaces_peer([args.mlflow.namespace])], "ports": [{"protocol": "TCP", "port": args.mlflow.port}]},
-                *args.extra_egress,
+                *args.workload.egress,
             ],
             opts=opts,
         )

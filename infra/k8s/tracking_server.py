@@ -1,13 +1,13 @@
 """The MLflow tracking server and model registry, with basic auth, Prometheus metrics and hardened pods."""
-from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from ..config.model import TrackingConfig
-from ..platform import TrackingStores, WorkloadIdentity
+from ..platform import TrackingStores, Workload
 from . import hardening, network
 from .meta import labels, metadata, selector_labels
 
@@ -19,6 +19,7 @@ DATA_PATH = "/mlflow"
 AUTH_CONFIG_PATH = "/etc/mlflow-auth/basic_auth.ini"
 METRICS_PATH = "/tmp/prometheus"
 # Pod IPs reach the server as Host headers when Prometheus scrapes it; the RFC 1918 ranges cover them.
+SECRET_ENV = ("MLFLOW_BACKEND_STORE_URI", "MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY")
 PRIVATE_HOST_PATTERNS = ("10.*", "172.1[6-9].*", "172.2[0-9].*", "172.3[0-1].*", "192.168.*")
 
 
@@ -26,11 +27,9 @@ PRIVATE_HOST_PATTERNS = ("10.*", "172.1[6-9].*", "172.2[0-9].*", "172.3[0-1].*",
 class TrackingServerArgs:
     config: TrackingConfig
     stores: TrackingStores
-    identity: WorkloadIdentity
+    workload: Workload
     storage_class: str | None
     client_namespaces: Sequence[str]  # namespaces whose pods may call the server
-    node_selector: Mapping[str, str] = field(default_factory=dict)
-    extra_egress: Sequence[dict] = ()
 
 
 def allowed_hosts(service: str, namespace: str) -> list[str]:
@@ -56,6 +55,9 @@ class TrackingServer(pulumi.ComponentResource):
 
         password = random.RandomPassword(f"{name}-admin-password", length=32, special=False,
                                          opts=pulumi.ResourceOptions(parent=self))
+        # The auth app signs its CSRF tokens with this key and refuses to start without one.
+        session_key = random.RandomPassword(f"{name}-session-key", length=64, special=False,
+                                            opts=pulumi.ResourceOptions(parent=self))
         self.admin_user = cfg.admin_user
         self.admin_password = pulumi.Output.secret(password.result)
         backend_uri = args.stores.backend_uri or pulumi.Output.secret(f"sqlite:///{DATA_PATH}/mlflow.db")
@@ -65,6 +67,7 @@ class TrackingServer(pulumi.ComponentResource):
             string_data={
                 "MLFLOW_BACKEND_STORE_URI": backend_uri,
                 "MLFLOW_AUTH_ADMIN_PASSWORD": self.admin_password,
+                "MLFLOW_FLASK_SERVER_SECRET_KEY": pulumi.Output.secret(session_key.result),
                 "basic_auth.ini": pulumi.Output.all(backend_uri, cfg.admin_user).apply(lambda a: _auth_config(*a)),
             },
             type="Opaque",
@@ -72,7 +75,7 @@ class TrackingServer(pulumi.ComponentResource):
         )
         account = k8s.core.v1.ServiceAccount(
             f"{name}-account",
-            metadata=metadata(NAME, namespace, self.labels, annotations=dict(args.identity.service_account_annotations)),
+            metadata=metadata(NAME, namespace, self.labels, annotations=dict(args.workload.identity.service_account_annotations)),
             automount_service_account_token=False,
             opts=in_ns,
         )
@@ -125,9 +128,9 @@ class TrackingServer(pulumi.ComponentResource):
             "selector": {"matchLabels": self.selector},
             "revisionHistoryLimit": 5,
             "template": {
-                "metadata": {"labels": {**self.labels, **args.identity.pod_labels}},
+                "metadata": {"labels": {**self.labels, **args.workload.identity.pod_labels}},
                 "spec": hardening.pod_spec(
-                    service_account=account.metadata.name, selector=self.selector, node_selector=args.node_selector,
+                    service_account=account.metadata.name, selector=self.selector, workload=args.workload,
                     containers=[self._container(args, secret, single)], volumes=volumes),
             },
         }
@@ -141,7 +144,7 @@ class TrackingServer(pulumi.ComponentResource):
         if on_volume:
             mounts.append({"name": "data", "mountPath": DATA_PATH})
         secret_env = [{"name": key, "valueFrom": {"secretKeyRef": {"name": secret.metadata.name, "key": key}}}
-                      for key in ("MLFLOW_BACKEND_STORE_URI", "MLFLOW_AUTH_ADMIN_PASSWORD")]
+                      for key in SECRET_ENV]
         return {
             "name": "mlflow",
             "image": cfg.image,
@@ -153,8 +156,7 @@ class TrackingServer(pulumi.ComponentResource):
                 {"name": "HOME", "value": "/tmp"},
                 *secret_env,
             ],
-            "resources": hardening.resources(cfg.resources.cpu_request, cfg.resources.cpu_limit,
-                                             cfg.resources.memory_request, cfg.resources.memory_limit),
+            "resources": hardening.resources(cfg.resources, args.workload),
             "securityContext": hardening.container_security_context(),
             "startupProbe": hardening.http_probe("/health", PORT_NAME, period=5, failures=60),
             "readinessProbe": hardening.http_probe("/health", PORT_NAME, period=10, failures=3),
@@ -167,7 +169,7 @@ class TrackingServer(pulumi.ComponentResource):
         network.allow(
             f"{name}-allow", NAME, namespace, self.selector,
             ingress=[{"from": [network.namespaces_peer(args.client_namespaces)], "ports": [{"protocol": "TCP", "port": PORT}]}],
-            egress=[network.dns_egress(), *args.extra_egress],
+            egress=[network.dns_egress(), *args.workload.egress],
             opts=opts,
         )
 

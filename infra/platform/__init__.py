@@ -26,6 +26,19 @@ class WorkloadIdentity:
 
 
 @dataclass(frozen=True)
+class Workload:
+    """What the platform gives one workload: its cloud identity, where it runs, and what it must reach."""
+
+    identity: WorkloadIdentity = field(default_factory=WorkloadIdentity)
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: Sequence[dict] = ()
+    # Extended resources each container asks for, e.g. {"nvidia.com/gpu": "1"} on a GPU pool.
+    accelerators: Mapping[str, str] = field(default_factory=dict)
+    # NetworkPolicy egress rules for what this workload must reach on this platform (metadata server, databases).
+    egress: Sequence[dict] = ()
+
+
+@dataclass(frozen=True)
 class TrackingStores:
     """Where MLflow keeps its metadata and artifacts.
 
@@ -42,13 +55,10 @@ class Platform:
     provider: k8s.Provider
     registry: Registry
     tracking_stores: TrackingStores
-    tracking_identity: WorkloadIdentity
-    serving_identity: WorkloadIdentity
+    tracking: Workload
+    serving: Workload
     storage_class: Optional[str] = None
     kubeconfig: Optional[pulumi.Output[str]] = None  # a secret; None when the user's own kubeconfig is used
-    node_selector: Mapping[str, str] = field(default_factory=dict)
-    # NetworkPolicy egress rules for what the cloud's workloads must reach (metadata server, managed databases).
-    extra_egress: Sequence[dict] = ()
 
 
 def build_platform(config) -> Platform:

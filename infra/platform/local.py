@@ -3,7 +3,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..config import StackConfig
-from . import Platform, Registry, TrackingStores, WorkloadIdentity
+from . import Platform, Registry, TrackingStores, Workload
 
 
 def local_platform(config: StackConfig) -> Platform:
@@ -17,7 +17,7 @@ def local_platform(config: StackConfig) -> Platform:
         provider=provider,
         registry=Registry(address=local.registry),
         tracking_stores=TrackingStores(),
-        tracking_identity=WorkloadIdentity(),
-        serving_identity=WorkloadIdentity(),
+        tracking=Workload(),
+        serving=Workload(),
         storage_class=config.storage_class or None,
     )

@@ -35,9 +35,9 @@ def test_allowed_hosts_cover_every_in_cluster_name_of_the_service(local_stack):
     assert "*" not in hosts
 
 
-def test_backend_uri_and_admin_password_reach_the_pod_only_from_the_secret(local_stack):
+def test_backend_uri_admin_password_and_session_key_reach_the_pod_only_from_the_secret(local_stack):
     env = {e["name"]: e for e in _container(local_stack)["env"]}
-    for key in ("MLFLOW_BACKEND_STORE_URI", "MLFLOW_AUTH_ADMIN_PASSWORD"):
+    for key in ("MLFLOW_BACKEND_STORE_URI", "MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY"):
         assert env[key]["valueFrom"]["secretKeyRef"] == {"name": "mlflow", "key": key}
 
 

@@ -296,11 +296,28 @@ def test_the_tracking_server_gets_a_secret_postgres_uri_and_a_gs_artifact_destin
     assert not [o for o in dev.kubernetes_objects() if o["kind"] == "PersistentVolumeClaim" and o["metadata"]["namespace"] == "mlflow"]
 
 
-@pytest.mark.parametrize("policy", ["mlflow", "model-server"])
-def test_pods_may_reach_the_metadata_server_private_google_apis_and_the_database_ip_only(dev, policy):
+CLOUD_EGRESS = {("169.254.169.254/32", 80), ("169.254.169.252/32", 988), ("199.36.153.8/30", 443)}
+
+
+@pytest.mark.parametrize("policy,database", [("mlflow", {("10.16.0.3/32", 5432)}), ("model-server", set())])
+def test_pods_reach_the_metadata_server_and_private_google_apis_and_only_mlflow_reaches_the_database(dev, policy, database):
     egress = kubernetes_object(dev, "NetworkPolicy", policy)["spec"]["egress"]
     cloud_rules = {(rule["to"][0]["ipBlock"]["cidr"], rule["ports"][0]["port"]) for rule in egress if "to" in rule and "ipBlock" in rule["to"][0]}
-    assert cloud_rules == {("169.254.169.254/32", 80), ("169.254.169.252/32", 988), ("199.36.153.8/30", 443), ("10.16.0.3/32", 5432)}
+    assert cloud_rules == CLOUD_EGRESS | database
+
+
+def test_a_gpu_pool_hosts_the_model_service_and_only_the_model_service(tmp_path):
+    from tests.infra.conftest import one
+    from infra.render import run_program, stack_config
+
+    rendered = run_program("dev", {**stack_config("dev"), "gcpGpuType": "nvidia-l4", "gcpGpuCount": "2"})
+    serving = one(rendered, "Deployment", "model-server")["spec"]["template"]["spec"]
+    assert serving["nodeSelector"] == {"mlstack.io/pool": "gpu"}
+    assert serving["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}]
+    assert serving["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "2"
+    assert serving["containers"][0]["resources"]["requests"]["nvidia.com/gpu"] == "2"
+    tracking = one(rendered, "Deployment", "mlflow")["spec"]["template"]["spec"]
+    assert "nodeSelector" not in tracking and "tolerations" not in tracking
 
 
 def test_the_kubeconfig_is_a_secret_output_that_authenticates_through_gke_gcloud_auth_plugin(dev):

@@ -10,9 +10,9 @@ import pulumi_kubernetes as k8s
 from ...config import StackConfig
 from ...k8s.model_service import NAME as SERVING_ACCOUNT
 from ...k8s.tracking_server import NAME as TRACKING_ACCOUNT
-from .. import Platform
+from .. import Platform, Workload
 from .apis import ProjectApis, ProjectApisArgs
-from .cluster import METADATA_SERVER_EGRESS, GkeCluster, GkeClusterArgs, workload_pool
+from .cluster import GPU_POOL_LABELS, GPU_TAINT, METADATA_SERVER_EGRESS, GkeCluster, GkeClusterArgs, workload_pool
 from .identity import KubernetesServiceAccount, WorkloadServiceAccount, WorkloadServiceAccountArgs
 from .naming import repository_id, service_account_id, stack_slug
 from .network import PRIVATE_GOOGLE_APIS_RANGE, Network, NetworkArgs
@@ -39,16 +39,29 @@ def gcp_platform(config: StackConfig) -> Platform:
                                  stores, MLFLOW_BUCKET_ROLE, MLFLOW_PROJECT_ROLES, gke, on_gcp)
     serving = _workload_account("serving", config, KubernetesServiceAccount(config.serving.namespace, SERVING_ACCOUNT),
                                 stores, SERVING_BUCKET_ROLE, (), gke, on_gcp)
+    cloud_egress = (*METADATA_SERVER_EGRESS, PRIVATE_GOOGLE_APIS_EGRESS)
     return Platform(
         # Kubernetes objects wait for the general pool: pods need nodes before a rollout can finish.
         provider=k8s.Provider("gke", kubeconfig=gke.kubeconfig, opts=pulumi.ResourceOptions(depends_on=[gke.general_pool])),
         registry=registry.registry,
         tracking_stores=stores.stores,
-        tracking_identity=tracking.identity,
-        serving_identity=serving.identity,
+        tracking=Workload(identity=tracking.identity, egress=(*cloud_egress, stores.database_egress)),
+        serving=_serving_workload(cfg, serving.identity, cloud_egress),
         storage_class=config.storage_class or None,
         kubeconfig=gke.kubeconfig,
-        extra_egress=(*METADATA_SERVER_EGRESS, PRIVATE_GOOGLE_APIS_EGRESS, stores.database_egress),
+    )
+
+
+def _serving_workload(cfg, identity, egress) -> Workload:
+    """With a GPU pool, the model service runs there: the pool's label, its taint tolerated, its GPUs requested."""
+    if cfg.gpu is None:
+        return Workload(identity=identity, egress=egress)
+    return Workload(
+        identity=identity,
+        node_selector=GPU_POOL_LABELS,
+        tolerations=({"key": GPU_TAINT["key"], "operator": "Equal", "value": GPU_TAINT["value"], "effect": "NoSchedule"},),
+        accelerators={"nvidia.com/gpu": str(cfg.gpu.count)},
+        egress=egress,
     )
 
 
