@@ -54,6 +54,8 @@ registry_port() {
   python3 - "$REGISTRY_PREFERRED_PORT" <<'PY'
 import socket, sys
 with socket.socket() as probe:
+    # As the registry binds: a port whose last connections linger in TIME_WAIT is free to listen on.
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         probe.bind(("127.0.0.1", int(sys.argv[1])))
     except OSError:
