@@ -47,12 +47,12 @@ def _serve(settings: Settings, source) -> int:
     from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
-    from serving.app import RUNTIME_ENV, app_from_environment, runtime_environment
+    from serving.runtime import export_runtime
 
-    os.environ[RUNTIME_ENV] = runtime_environment(settings, source)
+    export_runtime(settings, source)
     config = uvicorn.Config(
-        "serving.app:app_from_environment" if settings.workers > 1 else app_from_environment(),
-        factory=settings.workers > 1, host=settings.host, port=settings.port, workers=settings.workers,
+        "serving.app:app_from_environment", factory=True,
+        host=settings.host, port=settings.port, workers=settings.workers,
         loop="uvloop", http="httptools", lifespan="on", access_log=False,
         timeout_graceful_shutdown=settings.graceful_timeout,
     )

@@ -1,9 +1,7 @@
 """The Starlette application: routes, and a lifespan that loads the model before serving."""
 
 import contextlib
-import json
 import logging
-import os
 
 import mlflow.version
 from starlette.applications import Starlette
@@ -17,11 +15,10 @@ from serving.observability import InstrumentedRoute
 from serving.predictor import Predictor
 from serving.protocols.mlflow_scoring import invocations_handler
 from serving.protocols.open_inference import infer_handler, model_metadata_handler
+from serving.runtime import import_runtime
 from serving.settings import Settings
 from serving.source import ModelSource
 
-# The parent process hands the worker processes their settings and the downloaded model through this.
-RUNTIME_ENV = "MLSTACK_SERVING_RUNTIME"
 log = logging.getLogger("serving")
 
 
@@ -76,11 +73,6 @@ def create_app(settings: Settings, source: ModelSource) -> Starlette:
     return Starlette(routes=routes, lifespan=lifespan)
 
 
-def runtime_environment(settings: Settings, source: ModelSource) -> str:
-    return json.dumps({"settings": settings.__dict__, "source": source.to_dict()})
-
-
 def app_from_environment() -> Starlette:
     """uvicorn's factory in each worker process."""
-    runtime = json.loads(os.environ[RUNTIME_ENV])
-    return create_app(Settings(**runtime["settings"]), ModelSource(**runtime["source"]))
+    return create_app(*import_runtime())

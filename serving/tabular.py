@@ -97,14 +97,18 @@ class TabularSchema:
 
 
 def _check_values(name: str, kind: ColumnKind, values: list) -> None:
+    whole_floats_allowed = kind.dtype.kind == "i"
     for value in values:
         if type(value) in kind.accepts or (value is None and kind.nullable):
+            continue
+        # MLflow casts 2.0 to an integer column; it would also truncate 2.5, which here is refused.
+        if whole_floats_allowed and type(value) is float and value.is_integer():
             continue
         shown = "null" if value is None else type(value).__name__
         raise invalid_input(
             f"Incompatible input types for column {name}. Can not safely convert {shown} to {kind.label}."
         )
-    if kind.dtype.kind == "i":
+    if whole_floats_allowed:
         bounds = np.iinfo(kind.dtype)
         if any(v < bounds.min or v > bounds.max for v in values):
             raise invalid_input(f"Column {name} has a value outside the range of {kind.label}.")

@@ -106,7 +106,7 @@ def test_malformed_requests_get_mlflow_errors(churn_server, payload, status, cod
 
 
 @pytest.mark.parametrize("changes, words", [
-    pytest.param({"tenure_months": 3.5}, "tenure_months", id="float_in_long_column"),
+    pytest.param({"tenure_months": 3.5}, "tenure_months", id="fractional_float_in_long_column"),
     pytest.param({"tenure_months": "three"}, "tenure_months", id="string_in_long_column"),
     pytest.param({"contract": 12}, "contract", id="number_in_string_column"),
     pytest.param({"tenure_months": None}, "tenure_months", id="null_in_long_column"),

@@ -50,11 +50,27 @@ def test_predictions_match_mlflow_models_serve(churn_server, mlflow_server, chur
 @pytest.mark.parametrize("body", [
     pytest.param(b"{not json", id="malformed_json"),
     pytest.param({"dataframe_records": [{"tenure_months": 1}]}, id="missing_columns"),
-    pytest.param({"dataframe_records": [{"tenure_months": 1.5, "monthly_charges": 1.0, "support_calls": 1,
-                                         "contract": "one-year", "total_charges": 1.0}]}, id="float_in_long_column"),
     pytest.param({"columns": ["a"], "data": [[1]]}, id="pre_2_0_format"),
 ])
 def test_bad_input_is_a_client_error_in_both(churn_server, mlflow_server, body):
     ours, theirs = both(churn_server, mlflow_server, body)
     assert ours.status_code == theirs.status_code == 400, (ours.text, theirs.text)
     assert ours.json()["error_code"] == theirs.json()["error_code"]
+
+
+def one_row(tenure_months) -> dict:
+    return {"dataframe_records": [{"tenure_months": tenure_months, "monthly_charges": 50.0, "support_calls": 1,
+                                   "contract": "one-year", "total_charges": 500.0}]}
+
+
+def test_a_whole_float_in_a_long_column_is_cast_like_mlflow_does(churn_server, mlflow_server):
+    ours, theirs = both(churn_server, mlflow_server, one_row(12.0))
+    assert ours.status_code == theirs.status_code == 200
+    assert ours.json() == theirs.json()
+
+
+def test_a_fractional_float_in_a_long_column_is_refused_where_mlflow_truncates_it(churn_server, mlflow_server):
+    ours, theirs = both(churn_server, mlflow_server, one_row(12.5))
+    truncated, _ = both(churn_server, mlflow_server, one_row(12))
+    assert theirs.status_code == 200 and theirs.json() == truncated.json()
+    assert ours.status_code == 400 and "tenure_months" in ours.json()["message"]
