@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -99,3 +100,20 @@ def start_server(tmp_path_factory, tracking_uri: str, *args: str, **env: str) ->
     except BaseException:
         server.stop()
         raise
+
+
+def scrape(server) -> dict[tuple[str, tuple], float]:
+    text = requests.get(f"{server.url}/metrics", timeout=10).text
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def wait_for_in_progress(server, count: int, timeout_s: float = 20) -> None:
+    """Poll /metrics until `count` /invocations requests are being answered."""
+    key = ("mlstack_http_requests_in_progress", (("route", "/invocations"),))
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if scrape(server).get(key, 0) >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"never saw {count} requests in progress")

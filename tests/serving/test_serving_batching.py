@@ -1,20 +1,12 @@
 """Adaptive micro-batching: same answers on and off, and a bad request never fails its batch mates."""
 
 import json
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
-from serving_testkit import start_server
-
-
-def scrape(server) -> dict[tuple[str, tuple], float]:
-    text = requests.get(f"{server.url}/metrics", timeout=10).text
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+from serving_testkit import scrape, start_server, wait_for_in_progress
 
 
 def batch_totals(server) -> tuple[float, float]:
@@ -51,21 +43,6 @@ def test_batching_on_and_off_give_identical_predictions(churn_server, unbatched_
     assert requests_served == len(rows) and model_calls < len(rows), "concurrent requests were never combined"
     unbatched_requests, unbatched_calls = batch_totals(unbatched_server)
     assert unbatched_requests == unbatched_calls
-
-
-def wait_for_in_progress(server, count: int, timeout_s: float = 20) -> None:
-    deadline = threading.Event()
-    timer = threading.Timer(timeout_s, deadline.set)
-    timer.start()
-    try:
-        while not deadline.is_set():
-            key = ("mlstack_http_requests_in_progress", (("route", "/invocations"),))
-            if scrape(server).get(key, 0) >= count:
-                return
-            deadline.wait(0.05)
-        raise AssertionError(f"never saw {count} requests in progress")
-    finally:
-        timer.cancel()
 
 
 def test_a_bad_request_in_a_batch_fails_alone(faulty_server):

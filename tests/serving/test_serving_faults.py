@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from serving_testkit import PYTHON, REPO, ServerProcess, free_port, serving_env, start_server
-from test_serving_batching import wait_for_in_progress
+from serving_testkit import PYTHON, REPO, free_port, serving_env, start_server, wait_for_in_progress
 
 
 def post(server, x: float, action: str) -> requests.Response:
