@@ -78,6 +78,7 @@ KEYS: tuple[Key, ...] = (
     _k("mlflowVersion", "string", "3.17.2", "MLflow version of the tracking server (x.y.z)."),
     _k("trackingImage", "string", "", "Tracking server image; empty means ghcr.io/mlflow/mlflow:v<mlflowVersion>-full (with Postgres, GCS and Azure clients)."),
     _k("trackingStorageSize", "string", "10Gi", "Size of the tracking server volume (SQLite backend and artifacts on local)."),
+    _k("trackingWorkers", "integer", 2, "Tracking server worker processes (1..16); each holds its own copy of MLflow in memory."),
     _k("trackingCpuRequest", "string", "250m", "Tracking server CPU request."),
     _k("trackingCpuLimit", "string", "1", "Tracking server CPU limit."),
     _k("trackingMemoryRequest", "string", "512Mi", "Tracking server memory request."),

@@ -89,6 +89,7 @@ class TrackingConfig:
     mlflow_version: str
     image: str
     storage_size: str
+    workers: int
     resources: Resources
     admin_user: str
 
@@ -310,6 +311,7 @@ def tracking_config(reader: Reader) -> TrackingConfig:
         # The -full variant carries the database drivers and object-store clients the cloud stores need.
         image=image or f"ghcr.io/mlflow/mlflow:v{version}-full",
         storage_size=storage_size,
+        workers=reader.integer("trackingWorkers", 1, 16),
         resources=resources(reader, "tracking"),
         admin_user=reader.string("mlflowAdminUser", pattern=re.compile(r"^[A-Za-z][\w.-]{0,63}$"), allowed="a user name (letters, digits, '.', '_', '-')"),
     )

@@ -139,7 +139,7 @@ class TrackingServer(pulumi.ComponentResource):
         cfg = args.config
         destination = args.stores.artifact_destination or f"{DATA_PATH}/artifacts"
         command = pulumi.Output.from_input(destination).apply(
-            lambda dest: _server_command(dest, allowed_hosts(NAME, cfg.namespace)))
+            lambda dest: _server_command(dest, allowed_hosts(NAME, cfg.namespace), cfg.workers))
         mounts = [hardening.tmp_mount(), {"name": "auth", "mountPath": "/etc/mlflow-auth", "readOnly": True}]
         if on_volume:
             mounts.append({"name": "data", "mountPath": DATA_PATH})
@@ -174,11 +174,12 @@ class TrackingServer(pulumi.ComponentResource):
         )
 
 
-def _server_command(artifact_destination: str, hosts: list[str]) -> list[str]:
+def _server_command(artifact_destination: str, hosts: list[str], workers: int) -> list[str]:
     return [
         "mlflow", "server",
         "--host", "0.0.0.0",
         "--port", str(PORT),
+        "--workers", str(workers),
         # The backend URI comes from the environment (MLFLOW_BACKEND_STORE_URI), so it never shows in the pod spec.
         "--serve-artifacts",
         "--artifacts-destination", artifact_destination,

@@ -23,6 +23,7 @@ BAD_VALUES = [
     ("cpuLimit", "1.5 cores"),
     ("memoryRequest", "0Mi"),
     ("trackingCpuRequest", "x"),
+    ("trackingWorkers", "0"),
     ("trackingCpuLimit", "-1"),
     ("trackingMemoryRequest", "1e9"),
     ("trackingMemoryLimit", "1Gb"),

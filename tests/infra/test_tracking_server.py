@@ -23,6 +23,7 @@ def test_server_runs_basic_auth_metrics_and_proxied_artifacts(local_stack):
     command = _container(local_stack)["command"]
     assert command[:2] == ["mlflow", "server"]
     assert _flag(command, "--app-name") == "basic-auth"
+    assert _flag(command, "--workers") == "2"
     assert _flag(command, "--artifacts-destination") == "/mlflow/artifacts"
     assert "--serve-artifacts" in command and "--expose-prometheus" in command
     assert not any("sqlite" in part or "postgres" in part for part in command)
