@@ -5,6 +5,7 @@
 #   bash tools/test.sh all      the default suite, then every slow tier (what CI runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash tools/setup.sh
 pytest=(.venv/bin/python -m pytest)
 
 run_tier() {
