@@ -116,6 +116,10 @@ start() {
 stop() {
   stop_process "$REGISTRY_PIDFILE"
   stop_process "$DOCKERD_PIDFILE"
+  # dockerd leaves its network namespace bind-mounted under the exec root.
+  local mount
+  awk -v root="$IMAGE_RUN/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r |
+    while read -r mount; do umount "$mount"; done
 }
 
 logs() {
