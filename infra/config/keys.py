@@ -69,7 +69,7 @@ KEYS: tuple[Key, ...] = (
     _k("memoryLimit", "string", "1Gi", "Model server memory limit (Kubernetes quantity, >= memoryRequest)."),
     _k("workers", "integer", 1, "Model server worker processes per pod (1..16)."),
     _k("maxBatchSize", "integer", 64, "Largest micro-batch of concurrent requests per model call; 1 turns batching off (1..1024)."),
-    _k("maxBatchWaitMs", "integer", 5, "Longest wait in milliseconds to fill a micro-batch (0..1000)."),
+    _k("maxBatchWaitMs", "integer", 0, "How long an idle model waits for more requests to batch, in ms; 0 never delays a lone request, and requests that queue while the model is busy are batched anyway (0..1000)."),
     _k("awaitRollout", "boolean", True, "Make `pulumi up` wait until the model server pods are Ready (false while no model is registered yet)."),
     _k("serviceType", "string", "ClusterIP", "Model Service type: ClusterIP or LoadBalancer."),
     _k("allowedNamespaces", "array", [], "Namespaces whose pods may call the model service (the monitoring namespace always may)."),
