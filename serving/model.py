@@ -5,7 +5,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from serving.errors import ServingError, from_model_exception
+from serving.errors import from_model_exception
 from serving.tabular import TabularInput, TabularSchema
 
 log = logging.getLogger("serving")
@@ -63,8 +63,6 @@ class ServedModel:
             data = self.tabular.frame([job.data]) if isinstance(job.data, TabularInput) else job.data
             predictions = self.pyfunc.predict(data, params=job.params) if job.params else self.pyfunc.predict(data)
             return _jsonable(predictions)
-        except ServingError as error:
-            return error
         except Exception as error:  # noqa: BLE001 - the model's failure becomes this request's answer
             return from_model_exception(error)
 
