@@ -1,4 +1,5 @@
-"""The serving image: built from serving/ with BuildKit, pushed to the platform's registry, referenced by digest."""
+"""Container images built from a directory of the project with BuildKit, pushed to the platform's registry and
+referenced by digest: the model server (serving/) and the MLflow tracking server (tracking/)."""
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,13 +11,9 @@ from .config.model import ImageConfig
 from .platform import Registry
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-SERVING_DIR = PROJECT_DIR / "serving"
-# The context is the project root, but serving/Dockerfile.dockerignore lets only serving/ into it: the hash of
-# serving/ covers everything the build can see.
-DOCKERFILE = SERVING_DIR / "Dockerfile"
 
 
-def context_hash(directory: Path = SERVING_DIR) -> str:
+def context_hash(directory: Path) -> str:
     """A digest of every file of the build context, so the tag changes exactly when the context does."""
     digest = hashlib.sha256()
     for path in sorted(p for p in directory.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
@@ -26,29 +23,54 @@ def context_hash(directory: Path = SERVING_DIR) -> str:
 
 
 @dataclass(frozen=True)
-class ServingImageArgs:
+class ImageSource:
+    """`<directory>/Dockerfile`, built with the project root as its context. Its Dockerfile.dockerignore lets
+    nothing outside the directory in, so the directory's hash covers everything the build can see."""
+
+    directory: Path
+
+    @property
+    def dockerfile(self) -> Path:
+        return self.directory / "Dockerfile"
+
+    @property
+    def dockerignore(self) -> Path:
+        return self.directory / "Dockerfile.dockerignore"
+
+    def tag(self) -> str:
+        return context_hash(self.directory)[:16]
+
+
+SERVING = ImageSource(PROJECT_DIR / "serving")
+TRACKING = ImageSource(PROJECT_DIR / "tracking")
+
+
+@dataclass(frozen=True)
+class ContainerImageArgs:
+    source: ImageSource
     config: ImageConfig
     registry: Registry
 
 
-class ServingImage(pulumi.ComponentResource):
+class ContainerImage(pulumi.ComponentResource):
     """`ref` is the pushed image as repo@sha256:digest, or the configured prebuilt reference."""
 
     ref: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ServingImageArgs, opts: pulumi.ResourceOptions = None):
-        super().__init__("mlstack:image:ServingImage", name, None, opts)
+    def __init__(self, name: str, args: ContainerImageArgs, opts: pulumi.ResourceOptions = None):
+        super().__init__("mlstack:image:ContainerImage", name, None, opts)
         cfg = args.config
         if cfg.build:
             repository = pulumi.Output.concat(args.registry.address, "/", cfg.repository)
-            build = self._build(name, cfg, args.registry, repository)
+            build = self._build(name, args.source, cfg, args.registry, repository)
             # Not the provider's `ref`, which keeps the tag (repo:tag@sha256:...): by digest alone, nothing else varies.
             self.ref = pulumi.Output.concat(repository, "@", build.digest)
         else:
             self.ref = pulumi.Output.from_input(cfg.prebuilt)
         self.register_outputs({"ref": self.ref})
 
-    def _build(self, name: str, cfg: ImageConfig, registry: Registry, repository: pulumi.Output[str]) -> docker_build.Image:
+    def _build(self, name: str, source: ImageSource, cfg: ImageConfig, registry: Registry,
+               repository: pulumi.Output[str]) -> docker_build.Image:
         credentials = []
         if registry.password is not None:
             credentials.append(docker_build.RegistryArgs(
@@ -56,10 +78,10 @@ class ServingImage(pulumi.ComponentResource):
         return docker_build.Image(
             f"{name}-build",
             context=docker_build.BuildContextArgs(location=str(PROJECT_DIR)),
-            dockerfile=docker_build.DockerfileArgs(location=str(DOCKERFILE)),
+            dockerfile=docker_build.DockerfileArgs(location=str(source.dockerfile)),
             platforms=[docker_build.Platform.LINUX_AMD64],
             build_args={"BASE_IMAGE": cfg.base} if cfg.base else None,
-            tags=[pulumi.Output.concat(repository, ":", context_hash()[:16])],
+            tags=[pulumi.Output.concat(repository, ":", source.tag())],
             push=True,
             registries=credentials,
             cache_from=[docker_build.CacheFromArgs(registry=docker_build.CacheFromRegistryArgs(

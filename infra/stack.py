@@ -1,8 +1,10 @@
-"""The whole stack as a list of components: platform, image, tracking server, model service, monitoring."""
+"""The whole stack as a list of components: platform, images, tracking server, model service, monitoring."""
+from dataclasses import replace
+
 import pulumi
 
 from .config import StackConfig
-from .image import ServingImage, ServingImageArgs
+from .image import SERVING, TRACKING, ContainerImage, ContainerImageArgs
 from .k8s import model_service, tracking_server
 from .k8s.model_service import MlflowAccess, ModelService, ModelServiceArgs
 from .k8s.monitoring import BasicAuth, Monitoring, MonitoringArgs, ScrapeTarget
@@ -15,9 +17,15 @@ def build_stack(config: StackConfig) -> dict[str, pulumi.Input]:
     platform = build_platform(config)
     k8s_opts = pulumi.ResourceOptions(provider=platform.provider)
 
-    image = ServingImage("serving-image", ServingImageArgs(config.image, platform.registry))
+    # Its former component type, so existing stacks keep their serving image build instead of replacing it.
+    image = ContainerImage("serving-image", ContainerImageArgs(SERVING, config.image, platform.registry),
+                           opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="mlstack:image:ServingImage")]))
+    tracking_image = ContainerImage("tracking-image", ContainerImageArgs(
+        TRACKING, replace(config.image, prebuilt=config.tracking.image, repository=config.tracking.image_repository),
+        platform.registry))
     tracking = TrackingServer("tracking", TrackingServerArgs(
-        config=config.tracking,
+        # The Deployment takes its image from the config: the built digest, or the prebuilt reference as given.
+        config=replace(config.tracking, image=tracking_image.ref),
         stores=platform.tracking_stores,
         workload=platform.tracking,
         storage_class=platform.storage_class,
@@ -38,6 +46,7 @@ def build_stack(config: StackConfig) -> dict[str, pulumi.Input]:
         "mlflowAdminUser": tracking.admin_user,
         "mlflowAdminPassword": tracking.admin_password,
         "image": image.ref,
+        "trackingImage": tracking_image.ref,
     }
     if config.monitoring.mode != "none":
         monitoring = _monitoring(config, platform.storage_class, service, tracking, k8s_opts)

@@ -76,7 +76,8 @@ KEYS: tuple[Key, ...] = (
     # The MLflow tracking server and registry
     _k("trackingNamespace", "string", "mlflow", "Namespace of the MLflow tracking server."),
     _k("mlflowVersion", "string", "3.17.2", "MLflow version of the tracking server (x.y.z)."),
-    _k("trackingImage", "string", "", "Tracking server image; empty means ghcr.io/mlflow/mlflow:v<mlflowVersion>-full (with Postgres, GCS and Azure clients)."),
+    _k("trackingImage", "string", "", "Prebuilt tracking server image, used when imageBuild is false; empty means ghcr.io/mlflow/mlflow:v<mlflowVersion>-full (with Postgres, GCS and Azure clients). Must be empty when imageBuild is true: the stack builds tracking/."),
+    _k("trackingImageRepository", "string", "mlstack-tracking", "Repository name of the built tracking server image inside the registry."),
     _k("trackingStorageSize", "string", "10Gi", "Size of the tracking server volume (SQLite backend and artifacts on local)."),
     _k("trackingWorkers", "integer", 2, "Tracking server worker processes (1..16); each holds its own copy of MLflow in memory."),
     _k("trackingCpuRequest", "string", "250m", "Tracking server CPU request."),

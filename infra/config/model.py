@@ -87,7 +87,8 @@ class ServingConfig:
 class TrackingConfig:
     namespace: str
     mlflow_version: str
-    image: str
+    image: str  # the prebuilt image, deployed when imageBuild is false
+    image_repository: str  # where the image built from tracking/ is pushed when imageBuild is true
     storage_size: str
     workers: int
     resources: Resources
@@ -304,12 +305,15 @@ def tracking_config(reader: Reader) -> TrackingConfig:
     image = reader.string("trackingImage")
     if image and not _IMAGE_REF.match(image):
         raise ConfigError("trackingImage", image, "empty or an image reference (registry/repo:tag or @sha256:<digest>)")
+    if image and reader.boolean("imageBuild"):
+        raise ConfigError("trackingImage", image, "empty when imageBuild is true (the stack builds tracking/; set imageBuild: false to deploy a prebuilt image)")
     storage_size, _ = reader.quantity("trackingStorageSize", "storage")
     return TrackingConfig(
         namespace=reader.dns_label("trackingNamespace"),
         mlflow_version=version,
         # The -full variant carries the database drivers and object-store clients the cloud stores need.
         image=image or f"ghcr.io/mlflow/mlflow:v{version}-full",
+        image_repository=reader.string("trackingImageRepository", pattern=_REPOSITORY, allowed="a repository path (lower-case, '/', '.', '_', '-')"),
         storage_size=storage_size,
         workers=reader.integer("trackingWorkers", 1, 16),
         resources=resources(reader, "tracking"),

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from infra.image import DOCKERFILE, PROJECT_DIR, context_hash
+from infra.image import PROJECT_DIR, SERVING
 
 from .harness import MIB, REPO, REPORT, Container, Engine, PushedImage, run_tool, size_budget_mib
 
@@ -63,10 +63,10 @@ def ca_bundle_secret() -> list[str]:
 @pytest.fixture(scope="session")
 def serving_image(engine, base_image) -> PushedImage:
     """serving/ built on the local base, pushed, deleted locally and pulled back by digest."""
-    tag = f"{engine.registry}/{REPOSITORY}:{context_hash()[:16]}"
+    tag = f"{engine.registry}/{REPOSITORY}:{SERVING.tag()}"
     started = time.monotonic()
     engine.docker_run("build", "--network=host", *ca_bundle_secret(), "--build-arg", f"BASE_IMAGE={base_image}",
-                      "--file", str(DOCKERFILE), "--tag", tag, str(PROJECT_DIR), timeout_s=BUILD_TIMEOUT_S)
+                      "--file", str(SERVING.dockerfile), "--tag", tag, str(PROJECT_DIR), timeout_s=BUILD_TIMEOUT_S)
     build_seconds = time.monotonic() - started
     started = time.monotonic()
     engine.docker_run("push", tag, timeout_s=600)

@@ -1,10 +1,10 @@
-"""ServingImage under Pulumi mocks: what it asks BuildKit to build, where it pushes, and what the Deployment runs."""
+"""ContainerImage of serving/ under Pulumi mocks: what it asks BuildKit to build, where it pushes, and what the Deployment runs."""
 import re
 
 import pulumi
 
 from infra.config.model import ImageConfig
-from infra.image import DOCKERFILE, PROJECT_DIR, SERVING_DIR, ServingImage, ServingImageArgs, context_hash
+from infra.image import PROJECT_DIR, SERVING, ContainerImage, ContainerImageArgs, context_hash
 from infra.platform import Registry
 from infra.render import is_secret, run_program, stack_config, unwrapped
 
@@ -15,7 +15,7 @@ BUILT = ImageConfig(build=True, prebuilt="", repository="team/mlstack-serving", 
 
 def render_component(config: ImageConfig, registry: Registry):
     def program() -> dict:
-        return {"image": ServingImage("serving-image", ServingImageArgs(config, registry)).ref}
+        return {"image": ContainerImage("serving-image", ContainerImageArgs(SERVING, config, registry)).ref}
 
     return run_program("test", {}, program)
 
@@ -39,18 +39,18 @@ def deployed_image(rendered) -> str:
 def test_builds_serving_dockerfile_from_the_project_root_for_linux_amd64_and_pushes():
     build = unwrapped(the_build(render_component(BUILT, Registry(address="localhost:5000"))))
     assert build["context"] == {"location": str(PROJECT_DIR)}
-    assert build["dockerfile"] == {"location": str(DOCKERFILE)}
+    assert build["dockerfile"] == {"location": str(SERVING.dockerfile)}
     assert build["platforms"] == ["linux/amd64"]
     assert build["push"] is True
 
 
 def test_tag_is_the_registry_repository_and_a_hash_of_the_build_context():
     build = unwrapped(the_build(render_component(BUILT, Registry(address="localhost:5000"))))
-    assert build["tags"] == [f"localhost:5000/team/mlstack-serving:{context_hash()[:16]}"]
+    assert build["tags"] == [f"localhost:5000/team/mlstack-serving:{context_hash(SERVING.directory)[:16]}"]
 
 
 def test_only_serving_enters_the_build_context_so_its_hash_covers_the_build():
-    lines = (SERVING_DIR / "Dockerfile.dockerignore").read_text().splitlines()
+    lines = SERVING.dockerignore.read_text().splitlines()
     rules = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     assert rules[0] == "*"
     assert all(rule.startswith("!serving/") for rule in rules if rule.startswith("!"))

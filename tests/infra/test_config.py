@@ -42,6 +42,8 @@ BAD_VALUES = [
     ("modelUri", "s3://bucket/model"),
     ("mlflowVersion", "latest"),
     ("trackingImage", "not an image"),
+    ("trackingImage", "registry.example.com/mlflow:1"),  # with the default imageBuild: true
+    ("trackingImageRepository", "Upper/Case"),
     ("trackingStorageSize", "big"),
     ("registry", "https://localhost:5000"),
     ("imageRepository", "Upper/Case"),
