@@ -33,8 +33,9 @@ class Kube:
         scope = ["-n", namespace] if namespace else []
         return json.loads(self.run("get", kind, name, *scope, "-o", "json").stdout)
 
-    def items(self, kind: str, namespace: str) -> list[dict]:
-        return json.loads(self.run("get", kind, "-n", namespace, "-o", "json").stdout)["items"]
+    def items(self, kind: str, namespace: str, selector: str | None = None) -> list[dict]:
+        matching = ["-l", selector] if selector else []
+        return json.loads(self.run("get", kind, "-n", namespace, *matching, "-o", "json").stdout)["items"]
 
     def apply(self, manifest: str) -> None:
         self.run("apply", "--server-side", "--field-manager", "mlstack-engine-test", "-f", "-", stdin=manifest)

@@ -63,7 +63,7 @@ def test_every_deployment_becomes_available_under_restricted_pod_security(kube, 
 def test_model_server_pods_carry_the_model_and_image(kube, deployed):
     server = next(d for d in of_kind(deployed, "Deployment") if d["metadata"]["namespace"] == "models")
     selector = ",".join(f"{k}={v}" for k, v in server["spec"]["selector"]["matchLabels"].items())
-    pods = kube.items("pods", "models")
+    pods = kube.items("pods", server["metadata"]["namespace"], selector)
     assert pods, f"no pods for {selector}"
     for pod in pods:
         assert pod["metadata"]["annotations"]["mlstack.io/model-uri"] == FIRST_MODEL
@@ -79,8 +79,8 @@ def test_tracking_server_volume_is_bound_from_the_default_storage_class(kube, de
         kube.wait("jsonpath={.status.phase}=Bound", f"pvc/{meta['name']}", meta["namespace"], seconds=60)
 
 
-@pytest.mark.parametrize("kind", ["Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy",
-                                  "Secret", "ServiceAccount"])
+@pytest.mark.parametrize("kind", ["Deployment", "PersistentVolumeClaim", "Service", "HorizontalPodAutoscaler",
+                                  "PodDisruptionBudget", "NetworkPolicy", "Secret", "ServiceAccount"])
 def test_declared_objects_exist_with_their_declared_spec(kube, deployed, kind):
     declared = of_kind(deployed, kind)
     assert declared, f"the local stack declares no {kind}"
