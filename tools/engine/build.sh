@@ -133,6 +133,9 @@ report_unavailable_plugins() {
 
 main() {
   mkdir -p "$ENGINE_CACHE"
+  # Two builds into one cache would unpack over each other: the second waits for the first.
+  exec 9>"$ENGINE_CACHE/.build.lock"
+  flock 9
   local name
   for name in $COMPONENTS; do
     build_component "$name"
