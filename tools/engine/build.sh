@@ -51,12 +51,12 @@ go_build() {
 kubernetes_ldflags() {
   local minor=${KUBERNETES_VERSION#v1.}
   minor=${minor%%.*}
-  local pkg flags=""
+  local pkg version_flags=""
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    flags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-    flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%FT%TZ)"
+    version_flags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    version_flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%FT%TZ)"
   done
-  echo "$flags"
+  echo "$version_flags"
 }
 
 build_kubernetes() {

@@ -14,7 +14,6 @@ PKI=$STATE/pki
 LOGS=$STATE/logs
 PIDS=$STATE/pids
 KUBECONFIG_PATH=$STATE/kubeconfig
-START_TIMEOUT=${MLSTACK_CLUSTER_START_TIMEOUT:-120}
 SERVICE_CIDR=10.96.0.0/16
 SERVICE_IP=10.96.0.1
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
@@ -25,7 +24,7 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-kubectl_() { "$KUBERNETES_DIR/bin/kubectl" --kubeconfig "$KUBECONFIG_PATH" "$@"; }
+cluster_kubectl() { "$KUBERNETES_DIR/bin/kubectl" --kubeconfig "$KUBECONFIG_PATH" "$@"; }
 
 # Polls CHECK until it succeeds or SECONDS pass; bounded, so a dead component fails the start.
 wait_until() {
@@ -125,9 +124,9 @@ start_kwok() {
     --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
     --cidr 10.244.0.0/16 --node-ip 10.0.0.1 --node-lease-duration-seconds 40 \
     --server-address "127.0.0.1:$KWOK_PORT"
-  fake_nodes_yaml | kubectl_ apply -f - >/dev/null
-  storage_yaml "$STATE/volumes" | kubectl_ apply -f - >/dev/null
-  wait_until "fake nodes" 60 kubectl_ wait --for=condition=Ready node --all --timeout=5s
+  fake_nodes_yaml | cluster_kubectl apply -f - >/dev/null
+  storage_yaml "$STATE/volumes" | cluster_kubectl apply -f - >/dev/null
+  wait_until "fake nodes" 60 cluster_kubectl wait --for=condition=Ready node --all --timeout=5s
 }
 
 allocate_ports() {
@@ -224,6 +223,7 @@ cmd_env() {
 }
 
 main() {
+  # shellcheck source=/dev/null
   [[ -f $STATE/ports.env ]] && source "$STATE/ports.env"
   case ${1:-} in
     start) cmd_start ;;

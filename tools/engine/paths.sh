@@ -1,5 +1,5 @@
 # Where the engine-run binaries live; sourced by build.sh, cluster.sh and the tests' helpers.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 ENGINE_TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env
 source "$ENGINE_TOOLS_DIR/versions.env"
