@@ -1,13 +1,12 @@
-"""The Starlette application: routes, and a lifespan that loads the model before serving."""
+"""The ASGI application: routes, and a lifespan that loads the model before serving."""
 
 import contextlib
 import logging
 
 import mlflow.version
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, Router
 
 from serving import __version__, metrics
 from serving.http import json_response
@@ -44,11 +43,13 @@ def _health_routes(predictor: Predictor) -> dict[str, object]:
             "/v2/health/ready": ready, "/version": version, "/metrics": prometheus}
 
 
-def create_app(settings: Settings, source: ModelSource) -> Starlette:
+def create_app(settings: Settings, source: ModelSource) -> Router:
+    """A bare Router, not a Starlette app: each route already answers its own errors, so Starlette's two
+    error middlewares would only add per-request work."""
     predictor = Predictor(settings, source)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette):
+    async def lifespan(app: Router):
         try:
             await predictor.start()
         except Exception as error:
@@ -70,9 +71,9 @@ def create_app(settings: Settings, source: ModelSource) -> Starlette:
         route("/v2/models/{name}/infer", infer_handler(predictor, settings.max_body_bytes), "POST"),
         route("/v2/models/{name}", model_metadata_handler(predictor)),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Router(routes=routes, lifespan=lifespan)
 
 
-def app_from_environment() -> Starlette:
+def app_from_environment() -> Router:
     """uvicorn's factory in each worker process."""
     return create_app(*import_runtime())

@@ -21,6 +21,13 @@ class ColumnKind:
     nullable: bool
     label: str
 
+    @property
+    def integer_bounds(self) -> tuple[int, int] | None:
+        if self.dtype.kind != "i":
+            return None
+        info = np.iinfo(self.dtype)
+        return int(info.min), int(info.max)
+
 
 # bool is a subclass of int in Python: the checks below compare exact types so True is no integer.
 KINDS = {
@@ -45,6 +52,7 @@ class TabularInput:
 class TabularSchema:
     names: tuple[str, ...]
     kinds: tuple[ColumnKind, ...]
+    bounds: tuple[tuple[int, int] | None, ...]
 
     @classmethod
     def from_mlflow(cls, schema) -> "TabularSchema | None":
@@ -58,7 +66,7 @@ class TabularSchema:
                 return None
             names.append(spec.name)
             kinds.append(kind)
-        return cls(tuple(names), tuple(kinds))
+        return cls(tuple(names), tuple(kinds), tuple(kind.integer_bounds for kind in kinds))
 
     def check(self, columns: dict[str, list]) -> TabularInput:
         missing = [name for name in self.names if name not in columns]
@@ -69,8 +77,8 @@ class TabularSchema:
         lengths = {len(values) for values in picked.values()}
         if len(lengths) != 1:
             raise invalid_input(f"All columns must have the same number of rows; got lengths {sorted(lengths)}.")
-        for name, kind in zip(self.names, self.kinds):
-            _check_values(name, kind, picked[name])
+        for name, kind, bounds in zip(self.names, self.kinds, self.bounds):
+            _check_values(name, kind, bounds, picked[name])
         return TabularInput(picked, lengths.pop())
 
     def from_records(self, records: list) -> TabularInput:
@@ -96,8 +104,8 @@ class TabularSchema:
         return pd.DataFrame(arrays, copy=False)
 
 
-def _check_values(name: str, kind: ColumnKind, values: list) -> None:
-    whole_floats_allowed = kind.dtype.kind == "i"
+def _check_values(name: str, kind: ColumnKind, bounds: tuple[int, int] | None, values: list) -> None:
+    whole_floats_allowed = bounds is not None
     for value in values:
         if type(value) in kind.accepts or (value is None and kind.nullable):
             continue
@@ -109,6 +117,6 @@ def _check_values(name: str, kind: ColumnKind, values: list) -> None:
             f"Incompatible input types for column {name}. Can not safely convert {shown} to {kind.label}."
         )
     if whole_floats_allowed:
-        bounds = np.iinfo(kind.dtype)
-        if any(v < bounds.min or v > bounds.max for v in values):
+        low, high = bounds
+        if any(v < low or v > high for v in values):
             raise invalid_input(f"Column {name} has a value outside the range of {kind.label}.")
