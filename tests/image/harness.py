@@ -63,11 +63,12 @@ class PushedImage:
 
 @dataclass
 class Container:
-    """One container of the serving image on the host network, removed by its id."""
+    """One container of an image under test on the host network, removed by its id."""
 
     engine: Engine
     container_id: str
     port: int
+    ready_path: str = "/ready"  # answers 200 once the server takes requests
     logs_at_removal: str | None = None
 
     @property
@@ -83,9 +84,9 @@ class Container:
             if not self.running():
                 raise AssertionError(f"container exited before it was ready\n{self.logs()}")
             try:
-                if requests.get(f"{self.url}/ready", timeout=1).status_code == 200:
+                if requests.get(f"{self.url}{self.ready_path}", timeout=1).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting its workers
                 pass
             time.sleep(0.25)
         raise AssertionError(f"container not ready after {timeout_s}s\n{self.logs()}")
