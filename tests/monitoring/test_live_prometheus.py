@@ -75,15 +75,18 @@ def predict(server, action: str, x: float = 1.0) -> int:
 def traffic(prometheus, model_server):
     """Predictions after Prometheus sees the target, so rates cover them: successes, model errors, timeouts."""
     wait_for(prometheus, f'up{{job="{JOB}"}} == 1')
+    # rate() needs a counter to move while Prometheus watches: a series born at its final value shows no increase.
+    # So one success creates the 200 series, and Prometheus sees it before the measured successes arrive.
+    statuses = [predict(model_server, "double")]
+    wait_for(prometheus, f'mlstack_http_requests_total{{job="{JOB}", route="/invocations", status="200"}} == 1')
     with ThreadPoolExecutor(8) as pool:
-        statuses = list(pool.map(lambda i: predict(model_server, "double", i), range(GOOD_REQUESTS)))
+        statuses += list(pool.map(lambda i: predict(model_server, "double", i), range(GOOD_REQUESTS)))
     statuses.append(predict(model_server, "raise"))
-    # rate() needs the counter to move while Prometheus watches: a series born at 1 shows no increase. So one
-    # timeout creates the 504 series, and the second one, after Prometheus has seen it, is the measured error.
+    # Likewise one timeout creates the 504 series, and the second one, after Prometheus has seen it, is measured.
     for _ in range(2):
         statuses.append(predict(model_server, "sleep", 1.5))
         wait_for(prometheus, f'mlstack_http_requests_total{{job="{JOB}", status="504"}} == {statuses.count(504)}')
-    assert statuses.count(200) == GOOD_REQUESTS and 400 in statuses, statuses
+    assert statuses.count(200) == GOOD_REQUESTS + 1 and 400 in statuses, statuses
     return statuses
 
 
