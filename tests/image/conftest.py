@@ -155,7 +155,7 @@ def serving_container(engine, serving_image, churn_model_dir) -> Container:
     try:
         started = time.monotonic()
         container.wait_ready(READY_TIMEOUT_S)
-        REPORT["container ready"] = f"{time.monotonic() - started:.1f}s after docker run"
+        REPORT["mlstack-serving container ready"] = f"{time.monotonic() - started:.1f}s after docker run"
         yield container
     finally:
         container.remove()

@@ -182,20 +182,21 @@ def test_a_configured_gpu_pool_has_its_accelerators_taint_and_label_and_scales_f
 # Artifact Registry
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_the_serving_image_goes_to_a_docker_repository_of_the_stack_in_its_region(stacks, stack):
+def test_the_serving_and_tracking_images_go_to_a_docker_repository_of_the_stack_in_its_region(stacks, stack):
     repository = only(stacks[stack], "gcp:artifactregistry/repository:Repository")
     assert (repository["format"], repository["location"], repository["repositoryId"]) == ("DOCKER", "europe-west1", f"mlstack-{stack}")
-    image = only(stacks[stack], "docker-build:index:Image")
-    assert all(tag.startswith(f"europe-west1-docker.pkg.dev/my-mlstack-{stack}/mlstack-{stack}/mlstack-serving:") for tag in image["tags"])
+    for build, name in (("serving-image-build", "mlstack-serving"), ("tracking-image-build", "mlstack-tracking")):
+        image = named(stacks[stack], "docker-build:index:Image", build)
+        assert all(tag.startswith(f"europe-west1-docker.pkg.dev/my-mlstack-{stack}/mlstack-{stack}/{name}:") for tag in image["tags"])
 
 
-def test_the_image_is_pushed_with_the_callers_access_token_kept_secret(dev):
-    image = dev.of_type("docker-build:index:Image")[0].inputs
-    assert is_secret(image["registries"])
-    registry, = unwrapped(image["registries"])
-    assert registry["username"] == "oauth2accesstoken"
-    assert registry["password"] == "mock-access-token"  # from getClientConfig, not from a key file
-    assert registry["address"] == "europe-west1-docker.pkg.dev/my-mlstack-dev/mlstack-dev"
+def test_the_images_are_pushed_with_the_callers_access_token_kept_secret(dev):
+    for image in (build.inputs for build in dev.of_type("docker-build:index:Image")):
+        assert is_secret(image["registries"])
+        registry, = unwrapped(image["registries"])
+        assert registry["username"] == "oauth2accesstoken"
+        assert registry["password"] == "mock-access-token"  # from getClientConfig, not from a key file
+        assert registry["address"] == "europe-west1-docker.pkg.dev/my-mlstack-dev/mlstack-dev"
 
 
 # MLflow stores
