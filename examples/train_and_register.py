@@ -35,6 +35,14 @@ SKOPS_TRUSTED_TYPES = [
 ]
 
 
+def model_requirements() -> list[str]:
+    """What the model needs to load, pinned to this environment. Named explicitly because MLflow's inference
+    follows skops's imports and would list pytest whenever the training environment has it installed."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in ("mlflow", "scikit-learn", "skops", "numpy", "pandas", "scipy")]
+
+
 def make_churn_frame(rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     """A synthetic churn table: short tenure, many support calls and monthly contracts churn."""
     rng = np.random.default_rng(seed)
@@ -81,6 +89,7 @@ def train_and_register(tracking_uri: str, model_name: str, alias: str, max_iter:
             input_example=example,
             registered_model_name=model_name,
             skops_trusted_types=SKOPS_TRUSTED_TYPES,
+            pip_requirements=model_requirements(),
         )
     version = info.registered_model_version
     MlflowClient().set_registered_model_alias(model_name, alias, version)

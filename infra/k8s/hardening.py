@@ -72,13 +72,13 @@ def http_probe(path: str, port: str, period: int, failures: int, timeout: int = 
 
 
 def pod_spec(*, service_account: pulumi.Input[str], selector: dict, workload: Workload,
-             containers: list, volumes: list) -> dict:
+             containers: list, volumes: list, grace_seconds: int = 30) -> dict:
     """A pod that meets `restricted`, holds no API token, spreads its replicas and stops gracefully."""
     return {
         "serviceAccountName": service_account,
         "automountServiceAccountToken": False,
         "securityContext": pod_security_context(),
-        "terminationGracePeriodSeconds": 30,
+        "terminationGracePeriodSeconds": grace_seconds,
         "topologySpreadConstraints": spread_over_nodes_and_zones(selector),
         "nodeSelector": dict(workload.node_selector) or None,
         "tolerations": list(workload.tolerations) or None,

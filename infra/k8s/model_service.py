@@ -14,6 +14,10 @@ COMPONENT = "model-serving"
 PORT = 8080
 PORT_NAME = "http"
 SERVICE_PORT = 80
+PRE_STOP_SECONDS = 5
+# The server finishes in-flight requests for up to this long after SIGTERM (its GRACEFUL_TIMEOUT_SECONDS default);
+# the pod's grace period covers the pre-stop pause, the drain and the exit, so Kubernetes never kills a draining pod.
+SERVER_DRAIN_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,8 @@ class ModelService(pulumi.ComponentResource):
                 },
                 "spec": hardening.pod_spec(
                     service_account=account.metadata.name, selector=self.selector, workload=args.workload,
-                    containers=[self._container(args, credentials)], volumes=[hardening.tmp_volume("2Gi")]),
+                    containers=[self._container(args, credentials)], volumes=[hardening.tmp_volume("2Gi")],
+                    grace_seconds=PRE_STOP_SECONDS + SERVER_DRAIN_SECONDS + 10),
             },
         }
 
@@ -140,7 +145,7 @@ class ModelService(pulumi.ComponentResource):
             "readinessProbe": hardening.http_probe("/ready", PORT_NAME, period=5, failures=2),
             "livenessProbe": hardening.http_probe("/health", PORT_NAME, period=10, failures=3),
             # Give endpoints time to drop the pod before the server stops accepting.
-            "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
+            "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
             "volumeMounts": [hardening.tmp_mount()],
         }
 
