@@ -24,8 +24,8 @@ def build_stack(config: StackConfig) -> dict[str, pulumi.Input]:
         TRACKING, replace(config.image, prebuilt=config.tracking.image, repository=config.tracking.image_repository),
         platform.registry))
     tracking = TrackingServer("tracking", TrackingServerArgs(
-        # The Deployment takes its image from the config: the built digest, or the prebuilt reference as given.
-        config=replace(config.tracking, image=tracking_image.ref),
+        config=config.tracking,
+        image=tracking_image.ref,
         stores=platform.tracking_stores,
         workload=platform.tracking,
         storage_class=platform.storage_class,

@@ -26,6 +26,7 @@ PRIVATE_HOST_PATTERNS = ("10.*", "172.1[6-9].*", "172.2[0-9].*", "172.3[0-1].*",
 @dataclass(frozen=True)
 class TrackingServerArgs:
     config: TrackingConfig
+    image: pulumi.Input[str]  # the built digest, or the configured reference as given
     stores: TrackingStores
     workload: Workload
     storage_class: str | None
@@ -147,13 +148,15 @@ class TrackingServer(pulumi.ComponentResource):
                       for key in SECRET_ENV]
         return {
             "name": "mlflow",
-            "image": cfg.image,
+            "image": args.image,
             "imagePullPolicy": "IfNotPresent",
             "command": command,
             "ports": [{"name": PORT_NAME, "containerPort": PORT, "protocol": "TCP"}],
             "env": [
                 {"name": "MLFLOW_AUTH_CONFIG_PATH", "value": AUTH_CONFIG_PATH},
                 {"name": "HOME", "value": "/tmp"},
+                # MLflow 3's job runner forks seven workers (about 1.3 GiB more); the registry and tracking need none.
+                {"name": "MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "value": "false"},
                 *secret_env,
             ],
             "resources": hardening.resources(cfg.resources, args.workload),

@@ -57,3 +57,8 @@ def test_probes_use_the_unauthenticated_health_endpoint(local_stack):
     container = _container(local_stack)
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"] == {"path": "/health", "port": "http"}
+
+
+def test_mlflows_job_runner_is_off_so_the_server_fits_its_memory_limit(local_stack):
+    env = {e["name"]: e.get("value") for e in _container(local_stack)["env"]}
+    assert env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
