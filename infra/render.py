@@ -21,7 +21,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from .config.keys import KEYS_BY_NAME, NAMESPACE
+from .config.keys import NAMESPACE
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MASK = "[secret]"

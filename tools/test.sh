@@ -10,7 +10,7 @@ pytest=(.venv/bin/python -m pytest)
 
 run_tier() {
   case "$1" in
-    default) "${pytest[@]}" ;;
+    default) .venv/bin/python -m pyflakes infra serving tracking tests bench examples && "${pytest[@]}" ;;
     image) bash tools/image/setup.sh && "${pytest[@]}" -m image ;;
     prometheus) bash tools/prometheus/install.sh && "${pytest[@]}" -m prometheus ;;
     engine) bash tools/engine/build.sh && "${pytest[@]}" -m engine ;;

@@ -1,5 +1,4 @@
 """Pod hardening shared by every workload: Pod Security Standards `restricted`, and then some."""
-from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s

@@ -1,5 +1,4 @@
 """An existing cluster from the user's kubeconfig (kind, minikube, Docker Desktop, the engine test's control plane)."""
-import pulumi
 import pulumi_kubernetes as k8s
 
 from ..config import StackConfig

@@ -1,10 +1,9 @@
 """The image tier's own Docker engine and registry (tools/image), driven from Python with bounded waits."""
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
+from tests.readiness import wait_until_ok
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = REPO / "tools" / "image"
@@ -79,17 +78,9 @@ class Container:
         return self.engine.output("inspect", "--format", "{{.State.Running}}", self.container_id) == "true"
 
     def wait_ready(self, timeout_s: float) -> "Container":
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if not self.running():
-                raise AssertionError(f"container exited before it was ready\n{self.logs()}")
-            try:
-                if requests.get(f"{self.url}{self.ready_path}", timeout=1).status_code == 200:
-                    return self
-            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting its workers
-                pass
-            time.sleep(0.25)
-        raise AssertionError(f"container not ready after {timeout_s}s\n{self.logs()}")
+        wait_until_ok(f"{self.url}{self.ready_path}", alive=self.running, timeout_s=timeout_s, logs=self.logs,
+                      what="container")
+        return self
 
     def logs(self) -> str:
         if self.logs_at_removal is not None:

@@ -3,16 +3,16 @@
 Only what a pod's filesystem provides is moved to a temporary directory (the volume, the mounted auth file, /tmp)
 and the port is a free one on 127.0.0.1; every flag, every Secret value and the auth config come from the render.
 """
-import base64
 import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
+
+from tests.readiness import wait_until_ok
 
 from infra.k8s.tracking_server import AUTH_CONFIG_PATH, DATA_PATH, METRICS_PATH
 from infra.render import unwrapped
@@ -60,15 +60,8 @@ def tracking(local_stack, tmp_path_factory):
     process = _launch(local_stack, root, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if requests.get(f"{base}/health", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or still migrating its database
-                time.sleep(0.2)
-        else:
-            pytest.fail(f"mlflow server did not become healthy:\n{(root / 'mlflow.log').read_text()}")
+        wait_until_ok(f"{base}/health", alive=lambda: process.poll() is None, timeout_s=START_TIMEOUT_SECONDS,
+                      logs=(root / "mlflow.log").read_text, what="mlflow server")
         password = unwrapped(local_stack.outputs["mlflowAdminPassword"].value)
         yield base, ("admin", password)
     finally:

@@ -8,12 +8,13 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
+
+from tests.readiness import wait_until_ok
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,17 +57,9 @@ class LocalProcess:
         return self
 
     def wait_ready(self):
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"{self.name} exited with {self.process.returncode}\n{self.logs()}")
-            try:
-                if requests.get(self.url + self.ready_path, timeout=1).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"{self.name} not ready after {READY_TIMEOUT_S}s\n{self.logs()}")
+        wait_until_ok(self.url + self.ready_path, alive=lambda: self.process.poll() is None,
+                      timeout_s=READY_TIMEOUT_S, logs=self.logs, what=self.name)
+        return self
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -139,7 +139,7 @@ def test_recorded_rates_reflect_the_traffic_sent(prometheus, traffic):
     assert float(wait_for(prometheus, f"namespace_job:mlstack_prediction_rows:rate5m{scope}")[0]["value"][1]) > 0
     ratio = float(wait_for(prometheus, f"namespace_job:mlstack_http_error_ratio:rate5m{scope}")[0]["value"][1])
     assert 0 < ratio < 0.1  # two 504s among about 120 predictions; the 400 is the caller's error, not a 5xx
-    p99 = float(wait_for(prometheus, f'namespace_job:mlstack_http_request_duration_seconds:quantile5m{{quantile="0.99"}}')[0]["value"][1])
+    p99 = float(wait_for(prometheus, 'namespace_job:mlstack_http_request_duration_seconds:quantile5m{quantile="0.99"}')[0]["value"][1])
     assert p99 > 0
 
 

@@ -1,6 +1,5 @@
 """Shared fixtures: real models logged to a temporary SQLite MLflow store, and real server processes."""
 
-import os
 import sys
 from pathlib import Path
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+
+from tests.readiness import wait_until_ok
 from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,17 +54,9 @@ class ServerProcess:
         return self
 
     def wait_ready(self, timeout_s: float = STARTUP_TIMEOUT_S) -> "ServerProcess":
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"server exited with {self.process.returncode}\n{self.logs()}")
-            try:
-                if requests.get(self.url + self.ready_path, timeout=1).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"server not ready after {timeout_s}s\n{self.logs()}")
+        wait_until_ok(self.url + self.ready_path, alive=lambda: self.process.poll() is None,
+                      timeout_s=timeout_s, logs=self.logs, what="server")
+        return self
 
     def stop(self, timeout_s: float = 30) -> int:
         if self.process.poll() is None:

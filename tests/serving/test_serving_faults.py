@@ -1,6 +1,5 @@
 """Faults: timeouts, SIGTERM with requests in flight, and models that cannot be loaded."""
 
-import shutil
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
