@@ -3,7 +3,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.readiness import wait_until_ok
+from tests.processes import wait_until_ok
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = REPO / "tools" / "image"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.readiness import wait_until_ok
+from tests.processes import stop_group, wait_until_ok
 
 from infra.k8s.tracking_server import AUTH_CONFIG_PATH, DATA_PATH, METRICS_PATH
 from infra.render import unwrapped
@@ -65,12 +65,7 @@ def tracking(local_stack, tmp_path_factory):
         password = unwrapped(local_stack.outputs["mlflowAdminPassword"].value)
         yield base, ("admin", password)
     finally:
-        os.killpg(process.pid, 15)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-        if process.returncode not in (0, -15):
+        if stop_group(process, timeout_s=20) not in (0, -15):
             print((root / "mlflow.log").read_text())
 
 

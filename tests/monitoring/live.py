@@ -3,7 +3,6 @@
 Also the cluster-level series that only a cluster's exporters would give Prometheus.
 """
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from tests.readiness import wait_until_ok
+from tests.processes import stop_group, wait_until_ok
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,14 +61,8 @@ class LocalProcess:
         return self
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+        if self.process is not None:
+            stop_group(self.process)
 
     def logs(self) -> str:
         self.log.flush()

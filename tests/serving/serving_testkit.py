@@ -1,7 +1,6 @@
 """Real server processes for the serving tests: started on 127.0.0.1, stopped by PID, logs kept."""
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from tests.readiness import wait_until_ok
+from tests.processes import stop_group, wait_until_ok
 from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,14 +58,7 @@ class ServerProcess:
         return self
 
     def stop(self, timeout_s: float = 30) -> int:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-        return self.process.returncode
+        return stop_group(self.process, timeout_s)
 
     def logs(self) -> str:
         parts = []

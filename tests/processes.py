@@ -1,4 +1,7 @@
-"""One bounded readiness poll for every process the tests start: server, Prometheus, container, MLflow."""
+"""Starting and stopping the processes the tests run: one bounded readiness poll, one process-group stop."""
+import os
+import signal
+import subprocess
 import time
 from typing import Callable
 
@@ -20,3 +23,15 @@ def wait_until_ok(url: str, *, alive: Callable[[], bool], timeout_s: float, logs
             pass
         time.sleep(POLL_INTERVAL_S)
     raise AssertionError(f"{what} not ready after {timeout_s}s\n{logs()}")
+
+
+def stop_group(process: subprocess.Popen, timeout_s: float = 30) -> int:
+    """SIGTERM the process's whole group (servers fork workers), SIGKILL it if it outlives timeout_s; its exit code."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+    return process.returncode
