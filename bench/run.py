@@ -1,9 +1,15 @@
 """Side-by-side benchmark: `mlflow models serve` against `python -m serving` on the same model.
 
-Both servers get one worker pinned to the first usable core; wrk runs pinned to the second and
-drives them, cell by cell in turn, with the same bodies at 1, 16 and 64 connections, with 1-row and 100-row requests.
-Before the load, both servers' predictions are checked equal to each other and to the model's own
-in-process predict.  Prints a Markdown table: req/s, p50, p99 and the ratios ours/mlflow.
+Both servers get one worker pinned to the first usable core; wrk runs pinned to the second and drives them,
+cell by cell in turn, with the same bodies at 1, 16 and 64 connections, with 1-row and 100-row requests.
+Before the load, both servers' predictions are checked equal to each other and to the model's own in-process
+predict.  Prints a Markdown table: req/s, p50, p99 and the ratios ours/mlflow.
+
+Then a lone request (1 connection) is timed apart, because its target is a fraction of a millisecond on a
+machine whose speed drifts by more than that from one minute to the next: rounds of short slices, each round
+timing in turn the model's own in-process predict (bench/in_process.py, on the servers' core), the HTTP floor
+(bench/http_floor.py: the same uvicorn stack answering at once), ours and mlflow.  The differences are taken
+within each round, so a drift of the machine cancels out.
 
     .venv/bin/python bench/run.py [--seconds 10] [--output docs/benchmark.md]
 """
@@ -12,26 +18,22 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import requests
+from harness import REPO, InProcessModel, Server, cores, ensure_wrk, post, run_wrk
 
-REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "examples"))
 from train_and_register import make_churn_frame, train_and_register  # noqa: E402
 
+OURS, MLFLOW, FLOOR = "ours", "mlflow", "HTTP floor"
+IN_PROCESS, IN_PROCESS_SAME_FRAME = "in-process", "in-process, same frame"
 SCENARIOS = [(1, 1), (1, 16), (1, 64), (100, 1), (100, 16), (100, 64)]  # (rows per request, connections)
-UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+LONE_ROUNDS = 20
+LONE_SLICE_SECONDS = 1
 LUA = """
 local file = io.open("{body}", "rb")
 wrk.method = "POST"
@@ -41,121 +43,9 @@ wrk.headers["Content-Type"] = "application/json"
 """
 
 
-@dataclass
-class LoadResult:
-    requests_per_s: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-
-def ensure_wrk() -> str:
-    if shutil.which("wrk") is None:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
-    return shutil.which("wrk")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def cores() -> tuple[int, int]:
-    usable = sorted(os.sched_getaffinity(0))
-    if len(usable) < 2:
-        raise SystemExit("the benchmark needs two cores: one for the server, one for wrk")
-    return usable[0], usable[1]
-
-
-class Server:
-    """A server process pinned to one core, in its own process group so forked children stop with it."""
-
-    def __init__(self, label: str, command: list[str], env: dict[str, str], core: int, logs: Path):
-        self.label, self.port = label, free_port()
-        self.log = open(logs / f"{label.replace(' ', '_')}.log", "w")
-        command = ["taskset", "-c", str(core)] + [part.replace("{port}", str(self.port)) for part in command]
-        self.started = time.perf_counter()
-        self.process = subprocess.Popen(command, env=env, cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/invocations"
-
-    def wait_first_prediction(self, body: bytes, timeout_s: float = 180) -> float:
-        """Cold start: seconds from spawn to the first answered prediction."""
-        deadline = time.perf_counter() + timeout_s
-        while time.perf_counter() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"{self.label} exited with {self.process.returncode}; see {self.log.name}")
-            try:
-                if post(self.url, body).status_code == 200:
-                    return time.perf_counter() - self.started
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        raise SystemExit(f"{self.label} gave no prediction within {timeout_s}s; see {self.log.name}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-
-
-def post(url: str, body: bytes) -> requests.Response:
-    return requests.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=30)
-
-
 def request_body(rows: int) -> bytes:
     frame, _ = make_churn_frame(rows, seed=rows)
     return json.dumps({"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}).encode()
-
-
-def to_ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(value) * UNITS[unit]
-
-
-def run_wrk(wrk: str, core: int, url: str, script: Path, connections: int, seconds: int) -> LoadResult:
-    command = ["taskset", "-c", str(core), wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-               "--latency", "-s", str(script), url]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    percentile = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.MULTILINE))
-    if set(percentile) != {"50", "99"}:
-        raise SystemExit(f"unexpected wrk output:\n{output}")
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    errors = int(non_2xx.group(1)) if non_2xx else 0
-    errors += sum(map(int, socket_errors.groups())) if socket_errors else 0
-    return LoadResult(float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-                      to_ms(percentile["50"]), to_ms(percentile["99"]), errors)
-
-
-def in_process_predict_ms(model_uri: str, bodies: dict[int, bytes], core: int) -> dict[int, float]:
-    """The model's own pyfunc predict, median over repeated calls, on the server's core."""
-    import mlflow.pyfunc
-    import pandas as pd
-
-    usable = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {core})
-    model = mlflow.pyfunc.load_model(model_uri)
-    timings = {}
-    for rows, body in bodies.items():
-        split = json.loads(body)["dataframe_split"]
-        frame = pd.DataFrame(split["data"], columns=split["columns"])
-        model.predict(frame)
-        samples = []
-        for _ in range(200):
-            started = time.perf_counter()
-            model.predict(frame)
-            samples.append((time.perf_counter() - started) * 1e3)
-        timings[rows] = statistics.median(samples)
-    os.sched_setaffinity(0, usable)
-    return timings
 
 
 def check_same_predictions(servers: list[Server], bodies: dict[int, bytes], model_uri: str) -> None:
@@ -172,6 +62,48 @@ def check_same_predictions(servers: list[Server], bodies: dict[int, bytes], mode
                 raise SystemExit(f"{server.label} answered {answer.status_code} {answer.text[:200]} for {rows} rows")
 
 
+def server_commands(model_uri: str) -> dict[str, list[str]]:
+    return {
+        MLFLOW: [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "-h", "127.0.0.1", "-p",
+                 "{port}", "-w", "1", "--env-manager", "local"],
+        OURS: [sys.executable, "-m", "serving", "--model-uri", model_uri, "--host", "127.0.0.1", "--port",
+               "{port}", "--workers", "1", "--no-access-log"],
+    }
+
+
+FLOOR_COMMAND = [sys.executable, "-m", "uvicorn", "bench.http_floor:app", "--host", "127.0.0.1", "--port", "{port}",
+                 "--loop", "uvloop", "--http", "httptools", "--lifespan", "off", "--no-access-log"]
+
+
+def run_cells(wrk: str, core: int, servers: dict[str, Server], scripts: dict[int, Path], seconds: int) -> dict:
+    """Cell by cell, mlflow then ours, so a change in the machine's load hits both alike; each cell starts
+    once the last one's server has finished what it had accepted."""
+    results = {label: {} for label in servers}
+    for server in servers.values():
+        run_wrk(wrk, core, server.url, scripts[1], 16, 3)  # warm-up
+    for rows, connections in SCENARIOS:
+        for label, server in servers.items():
+            results[label][(rows, connections)] = run_wrk(wrk, core, server.url, scripts[rows], connections, seconds)
+            server.wait_idle()
+            print(label, rows, connections, results[label][(rows, connections)], flush=True)
+    return results
+
+
+def time_lone_requests(wrk: str, core: int, servers: dict[str, Server], model: InProcessModel,
+                       scripts: dict[int, Path]) -> dict[int, dict[str, list[float]]]:
+    """Per row count and per contender, the p50 (ms) of each round's slice."""
+    p50s = {}
+    for rows, script in scripts.items():
+        p50s[rows] = {label: [] for label in [IN_PROCESS, IN_PROCESS_SAME_FRAME, *servers]}
+        for _ in range(LONE_ROUNDS):
+            p50s[rows][IN_PROCESS].append(model.time_predict(rows, LONE_SLICE_SECONDS, "new").p50_ms)
+            p50s[rows][IN_PROCESS_SAME_FRAME].append(model.time_predict(rows, LONE_SLICE_SECONDS, "same").p50_ms)
+            for label, server in servers.items():
+                p50s[rows][label].append(run_wrk(wrk, core, server.url, script, 1, LONE_SLICE_SECONDS).p50_ms)
+        print(rows, "rows, lone request p50s:", p50s[rows], flush=True)
+    return p50s
+
+
 def machine_description() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
@@ -181,8 +113,8 @@ def machine_description() -> str:
             f"Python {platform.python_version()}; load average at start {load[0]:.2f} (shared machine)")
 
 
-def table(results: dict[str, dict], cold: dict[str, float], predict_ms: dict[int, float], seconds: int) -> str:
-    ours, theirs = "ours", "mlflow"
+def load_table(results: dict[str, dict], cold: dict[str, float], seconds: int) -> str:
+    ours, theirs = OURS, MLFLOW
     lines = [
         "| rows | conns | mlflow req/s | mlflow p50 ms | mlflow p99 ms | ours req/s | ours p50 ms | ours p99 ms "
         "| req/s ours/mlflow | p99 ours/mlflow | non-2xx (mlflow/ours) |",
@@ -196,11 +128,56 @@ def table(results: dict[str, dict], cold: dict[str, float], predict_ms: dict[int
     lines += [
         "",
         f"Cold start (spawn to first prediction): mlflow {cold[theirs]:.2f} s, ours {cold[ours]:.2f} s.",
-        f"In-process `pyfunc.predict` median on the server core: 1 row {predict_ms[1]:.2f} ms, "
-        f"100 rows {predict_ms[100]:.2f} ms.",
         f"wrk: 1 thread pinned to the other core, {seconds} s per cell, timeout 10 s.",
     ]
     return "\n".join(lines)
+
+
+def lone_table(p50s: dict[int, dict[str, list[float]]]) -> str:
+    def over_model(label: str, rows: int) -> float:
+        return statistics.median(b - a for a, b in zip(p50s[rows][IN_PROCESS], p50s[rows][label]))
+
+    lines = [
+        f"A lone request: {LONE_ROUNDS} rounds of {LONE_SLICE_SECONDS}-s slices, 1 connection; medians over rounds.",
+        "",
+        "| rows | in-process predict p50 ms | same frame p50 ms | HTTP floor p50 ms | ours p50 ms | mlflow p50 ms "
+        "| ours - in-process ms | mlflow - in-process ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for rows, by_label in p50s.items():
+        medians = {label: statistics.median(values) for label, values in by_label.items()}
+        lines.append(f"| {rows} | {medians[IN_PROCESS]:.2f} | {medians[IN_PROCESS_SAME_FRAME]:.2f} "
+                     f"| {medians[FLOOR]:.2f} | {medians[OURS]:.2f} "
+                     f"| {medians[MLFLOW]:.2f} | {over_model(OURS, rows):+.2f} | {over_model(MLFLOW, rows):+.2f} |")
+    lines += ["", "In-process predict: `pyfunc.predict` on a new DataFrame each call (built before the timer starts),",
+              "as each request brings new rows; 'same frame' passes one DataFrame to every call, so pandas and",
+              "scikit-learn reuse what they cached on it. The differences are against the first, as medians of the",
+              "differences within each round. The HTTP floor is what a request costs here before any server's own",
+              "work: loopback TCP, waking each core, HTTP parsing."]
+    return "\n".join(lines)
+
+
+def register_model(work: Path) -> tuple[str, dict[str, str]]:
+    """A fresh SQLite registry holding the example model; the model URI and the servers' environment."""
+    tracking_uri = f"sqlite:///{work}/mlflow.db"
+    # `mlflow models serve` runs `uvicorn` from PATH: the venv's bin must come first.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "PYTHONPATH": str(REPO), "PATH": path}
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.create_experiment("churn", artifact_location=(work / "artifacts").as_uri())
+    return train_and_register(tracking_uri, "churn", "champion", max_iter=100, seed=0), env
+
+
+def write_bodies(work: Path) -> tuple[dict[int, bytes], dict[int, Path]]:
+    bodies = {rows: request_body(rows) for rows in (1, 100)}
+    scripts = {}
+    for rows, body in bodies.items():
+        (work / f"body-{rows}.json").write_bytes(body)
+        scripts[rows] = work / f"post-{rows}.lua"
+        scripts[rows].write_text(LUA.format(body=work / f"body-{rows}.json"))
+    return bodies, scripts
 
 
 def main() -> None:
@@ -211,48 +188,24 @@ def main() -> None:
     wrk = ensure_wrk()
     server_core, load_core = cores()
     work = Path(tempfile.mkdtemp(prefix="mlstack-bench-"))
-    tracking_uri = f"sqlite:///{work}/mlflow.db"
-    # `mlflow models serve` runs `uvicorn` from PATH: the venv's bin must come first.
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "PYTHONPATH": str(REPO), "PATH": path}
-    import mlflow
-
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.create_experiment("churn", artifact_location=(work / "artifacts").as_uri())
-    model_uri = train_and_register(tracking_uri, "churn", "champion", max_iter=100, seed=0)
-    bodies = {rows: request_body(rows) for rows in (1, 100)}
-    scripts = {}
-    for rows, body in bodies.items():
-        (work / f"body-{rows}.json").write_bytes(body)
-        scripts[rows] = work / f"post-{rows}.lua"
-        scripts[rows].write_text(LUA.format(body=work / f"body-{rows}.json"))
+    model_uri, env = register_model(work)
+    bodies, scripts = write_bodies(work)
     description = machine_description()
-    predict_ms = in_process_predict_ms(model_uri, bodies, server_core)
-    commands = {
-        "mlflow": [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "-h", "127.0.0.1", "-p",
-                   "{port}", "-w", "1", "--env-manager", "local"],
-        "ours": [sys.executable, "-m", "serving", "--model-uri", model_uri, "--host", "127.0.0.1", "--port",
-                 "{port}", "--workers", "1", "--no-access-log"],
-    }
-    servers, cold = {}, {}
+    servers, cold, model = {}, {}, None
     try:
-        for label, command in commands.items():  # one at a time, so each cold start has the core alone
+        for label, command in server_commands(model_uri).items():  # one at a time: each cold start has the core
             servers[label] = Server(label, command, env, server_core, work)
             cold[label] = servers[label].wait_first_prediction(bodies[1])
         check_same_predictions(list(servers.values()), bodies, model_uri)
-        results = {label: {} for label in servers}
-        for label, server in servers.items():
-            run_wrk(wrk, load_core, server.url, scripts[1], 16, 3)  # warm-up
-        # Cell by cell, mlflow then ours, so a change in the machine's load hits both alike.
-        for rows, connections in SCENARIOS:
-            for label, server in servers.items():
-                result = run_wrk(wrk, load_core, server.url, scripts[rows], connections, args.seconds)
-                results[label][(rows, connections)] = result
-                print(label, rows, connections, result, flush=True)
+        results = run_cells(wrk, load_core, servers, scripts, args.seconds)
+        servers[FLOOR] = Server(FLOOR, FLOOR_COMMAND, env, server_core, work)
+        servers[FLOOR].wait_first_prediction(bodies[1])
+        model = InProcessModel(model_uri, [work / f"body-{rows}.json" for rows in bodies], server_core, env)
+        lone = time_lone_requests(wrk, load_core, servers, model, scripts)
     finally:
-        for server in servers.values():
-            server.stop()
-    report = f"Machine: {description}\n\n{table(results, cold, predict_ms, args.seconds)}\n"
+        for process in [*servers.values(), *([model] if model else [])]:
+            process.stop()
+    report = f"Machine: {description}\n\n{load_table(results, cold, args.seconds)}\n\n{lone_table(lone)}\n"
     print(report)
     if args.output:
         args.output.write_text(report)
