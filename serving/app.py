@@ -65,12 +65,13 @@ def create_app(settings: Settings, source: ModelSource) -> Router:
     def route(path: str, handler, method: str = "GET") -> Route:
         return Route(path, InstrumentedRoute(path, handler, settings.access_log), methods=[method])
 
-    routes = [route(path, handler) for path, handler in _health_routes(predictor).items()]
-    routes += [
+    # The Router tries routes in order: the prediction routes come first, so they match at the first try.
+    routes = [
         route("/invocations", invocations_handler(predictor, settings.max_body_bytes), "POST"),
         route("/v2/models/{name}/infer", infer_handler(predictor, settings.max_body_bytes), "POST"),
         route("/v2/models/{name}", model_metadata_handler(predictor)),
     ]
+    routes += [route(path, handler) for path, handler in _health_routes(predictor).items()]
     return Router(routes=routes, lifespan=lifespan)
 
 
