@@ -1,6 +1,8 @@
 """/metrics with several worker processes: totals are exact whichever worker answers the scrape."""
 
 import json
+import os
+import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -10,7 +12,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from serving_testkit import start_server
 
 ROUND = 16
-MAX_ROUNDS = 20
 CONTRACT = {
     "mlstack_http_requests": "counter",
     "mlstack_http_request_duration_seconds": "histogram",
@@ -56,14 +57,21 @@ def test_metric_totals_are_exact_across_two_workers(two_worker_server, churn_row
         with requests.Session() as session:
             return session.post(f"{two_worker_server.url}/invocations", json=payload, timeout=60).status_code
 
-    sent = 0
-    with ThreadPoolExecutor(8) as pool:
-        # Which worker accepts a connection is the kernel's choice: send rounds until both have answered.
-        for _ in range(MAX_ROUNDS):
+    def send_round() -> int:
+        with ThreadPoolExecutor(8) as pool:
             assert set(pool.map(post, range(ROUND))) == {200}
-            sent += ROUND
-            if len(answering_pids(two_worker_server)) == 2:
-                break
+        return ROUND
+
+    sent = send_round()
+    if len(answering_pids(two_worker_server)) == 1:
+        # Which worker accepts a connection is the kernel's choice, and an idle worker can win every time.
+        # Paused, it cannot accept, so the other worker answers the next round.
+        (first,) = answering_pids(two_worker_server)
+        os.kill(first, signal.SIGSTOP)
+        try:
+            sent += send_round()
+        finally:
+            os.kill(first, signal.SIGCONT)
     assert len(answering_pids(two_worker_server)) == 2, "only one worker ever answered"
 
     for _ in range(4):  # each scrape may land on either worker; every one must show the totals
