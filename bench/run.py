@@ -114,20 +114,19 @@ def machine_description() -> str:
 
 
 def load_table(results: dict[str, dict], cold: dict[str, float], seconds: int) -> str:
-    ours, theirs = OURS, MLFLOW
     lines = [
         "| rows | conns | mlflow req/s | mlflow p50 ms | mlflow p99 ms | ours req/s | ours p50 ms | ours p99 ms "
         "| req/s ours/mlflow | p99 ours/mlflow | non-2xx (mlflow/ours) |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for rows, connections in SCENARIOS:
-        a, b = results[theirs][(rows, connections)], results[ours][(rows, connections)]
+        a, b = results[MLFLOW][(rows, connections)], results[OURS][(rows, connections)]
         lines.append(f"| {rows} | {connections} | {a.requests_per_s:.0f} | {a.p50_ms:.2f} | {a.p99_ms:.2f} "
                      f"| {b.requests_per_s:.0f} | {b.p50_ms:.2f} | {b.p99_ms:.2f} "
                      f"| {b.requests_per_s / a.requests_per_s:.1f}x | {b.p99_ms / a.p99_ms:.3f} | {a.errors}/{b.errors} |")
     lines += [
         "",
-        f"Cold start (spawn to first prediction): mlflow {cold[theirs]:.2f} s, ours {cold[ours]:.2f} s.",
+        f"Cold start (spawn to first prediction): mlflow {cold[MLFLOW]:.2f} s, ours {cold[OURS]:.2f} s.",
         f"wrk: 1 thread pinned to the other core, {seconds} s per cell, timeout 10 s.",
     ]
     return "\n".join(lines)

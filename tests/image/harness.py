@@ -8,6 +8,7 @@ from tests.processes import wait_until_ok
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = REPO / "tools" / "image"
 MIB = 1024 * 1024
+COMPILERS = ("gcc", "cc", "c++", "g++", "clang", "make")
 REPORT: dict[str, str] = {}  # what the session measured, printed at its end
 
 
@@ -51,6 +52,16 @@ class Engine:
 
     def output(self, *args: str, timeout_s: float = 120) -> str:
         return self.docker_run(*args, timeout_s=timeout_s).stdout.strip()
+
+    def configured_uid(self, ref: str) -> str:
+        return self.output("image", "inspect", "--format", "{{.Config.User}}", ref).split(":")[0]
+
+    def compilers_then(self, ref: str, commands: str) -> list[str]:
+        """In a container of ref with no network: the path of every compiler found (none should be), then the
+        output lines of the shell commands given."""
+        probe = " ".join(f"command -v {tool};" for tool in COMPILERS)
+        return self.output("run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", ref,
+                           "-c", f"{probe} {commands}").splitlines()
 
 
 @dataclass(frozen=True)
