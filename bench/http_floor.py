@@ -7,6 +7,7 @@ machine before any model or server code runs: loopback TCP, waking each core, HT
 """
 
 ANSWER = b'{"predictions": [0]}'
+HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(ANSWER)).encode())]
 
 
 async def app(scope, receive, send) -> None:
@@ -15,5 +16,5 @@ async def app(scope, receive, send) -> None:
     more_body = True
     while more_body:
         more_body = (await receive()).get("more_body", False)
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
     await send({"type": "http.response.body", "body": ANSWER})

@@ -7,6 +7,7 @@ through MLflow's own parser instead (see protocols.mlflow_scoring).
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -74,6 +75,10 @@ class TabularSchema:
             kinds.append(kind)
         return cls(tuple(names), tuple(kinds), tuple(kind.integer_bounds for kind in kinds))
 
+    @cached_property
+    def column_index(self) -> pd.Index:
+        return pd.Index(self.names)
+
     def check(self, columns: dict[str, list]) -> TabularInput:
         missing = [name for name in self.names if name not in columns]
         if missing:
@@ -102,12 +107,17 @@ class TabularSchema:
         return self.check({name: [row[index] for row in data] for index, name in enumerate(column_names)})
 
     def frame(self, parts: list[TabularInput]) -> pd.DataFrame:
-        """One typed DataFrame holding the rows of every part, in order."""
-        arrays = {}
+        """One typed DataFrame holding the rows of every part, in order.
+
+        Built with pandas' `_from_arrays`, which takes the columns as they are.  `pd.DataFrame(dict)` would
+        check and convert each one again: 0.25 ms of a lone request's 0.3 ms here.  The parity tests compare
+        the result with the frame MLflow's schema enforcement makes, so a change in pandas shows there."""
+        arrays = []
         for name, kind in zip(self.names, self.kinds):
             values = parts[0].columns[name] if len(parts) == 1 else [v for part in parts for v in part.columns[name]]
-            arrays[name] = pd.array(values, dtype=kind.dtype) if kind is STRING else np.array(values, dtype=kind.dtype)
-        return pd.DataFrame(arrays, copy=False)
+            arrays.append(pd.array(values, dtype=kind.dtype) if kind is STRING else np.array(values, dtype=kind.dtype))
+        rows = len(arrays[0])
+        return pd.DataFrame._from_arrays(arrays, columns=self.column_index, index=pd.RangeIndex(rows), verify_integrity=False)
 
 
 def _check_values(name: str, kind: ColumnKind, bounds: tuple[int, int] | None, values: list) -> None:
