@@ -1,6 +1,5 @@
 """What the benchmark drives: pinned server processes, the in-process model, and wrk."""
 
-import json
 import os
 import re
 import shutil
@@ -131,7 +130,7 @@ def run_wrk(wrk: str, core: int, url: str, script: Path, connections: int, secon
 
 
 class InProcessModel:
-    """bench/in_process.py pinned to the servers' core, timing the model's own predict when asked."""
+    """bench/in_process.py pinned to the servers' core: the model's own predict, one call when asked."""
 
     def __init__(self, model_uri: str, bodies: list[Path], core: int, env: dict[str, str]):
         command = ["taskset", "-c", str(core), sys.executable, str(REPO / "bench" / "in_process.py"),
@@ -141,12 +140,10 @@ class InProcessModel:
         if self._answer() != "ready":
             raise SystemExit("bench/in_process.py did not load the model")
 
-    def time_predict(self, rows: int, seconds: int, frame: str) -> LoadResult:
-        """frame: `new` (a new DataFrame every call) or `same` (one DataFrame for every call)."""
-        self.process.stdin.write(f"{rows} {seconds} {frame}\n")
+    def predict_ms(self, rows: int) -> float:
+        self.process.stdin.write(f"{rows}\n")
         self.process.stdin.flush()
-        timing = json.loads(self._answer())
-        return LoadResult(timing["calls_per_s"], timing["p50_ms"], timing["p99_ms"], 0)
+        return float(self._answer())
 
     def _answer(self) -> str:
         line = self.process.stdout.readline().strip()
@@ -157,3 +154,44 @@ class InProcessModel:
     def stop(self) -> None:
         self.process.kill()
         self.process.wait(10)
+
+
+class KeepAliveClient:
+    """One HTTP/1.1 connection posting one body at a time and timing each answer, for the paired lone request.
+    Raw socket, so the client's own cost stays near wrk's: on this machine both measured the HTTP floor alike."""
+
+    def __init__(self, port: int, body: bytes, path: str = "/invocations"):
+        self.request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+                        f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        self.connection = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def post_ms(self) -> tuple[int, float]:
+        """The answer's status and the time from sending the request to its last byte."""
+        started = time.perf_counter()
+        self.connection.sendall(self.request)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            received += self._recv()
+        head, _, content = received.partition(b"\r\n\r\n")
+        length = _content_length(head)
+        while len(content) < length:
+            content += self._recv()
+        return int(head.split(b" ", 2)[1]), (time.perf_counter() - started) * 1e3
+
+    def _recv(self) -> bytes:
+        chunk = self.connection.recv(65536)
+        if not chunk:
+            raise SystemExit("the server closed a keep-alive connection")
+        return chunk
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    raise SystemExit(f"an answer without Content-Length: {head!r}")

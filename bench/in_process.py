@@ -1,24 +1,19 @@
-"""The model's own in-process predict, timed on command, so bench/run.py can interleave it with the servers.
+"""The model's own in-process predict, one call per command, so bench/run.py can pair it with each request.
 
 bench/run.py starts this pinned to the servers' core (`taskset`), so the model's numeric thread pools see the
-same single core as the servers' do.  Only `pyfunc.predict` is timed, one call after another, in one of two ways:
-- `new`: each call gets a DataFrame built just before the timer starts, as each request brings new rows.  This
-  is the model's own cost per request, what the servers are held to.
-- `same`: every call gets the same DataFrame object.  pandas and scikit-learn then reuse what they cached on it
-  in earlier calls, which no new request can; shown for comparison.
-After loading it prints `ready`; then each line `ROWS SECONDS new|same` on stdin is answered with one JSON
-line: calls per second and the p50 and p99 in ms.
+same single core as the servers' do.  Each line `ROWS` on stdin gets one `pyfunc.predict` call on a DataFrame
+built just before the timer starts, as each request brings new rows, and is answered with the call's time in
+ms.  It prints `ready` once the model is loaded and warm.
 
     python bench/in_process.py --model-uri URI --body BODY.json [--body ...]
 """
 
 import argparse
 import json
-import statistics
 import sys
 import time
 
-WARM_UP_SECONDS = 0.5
+WARM_UP_CALLS = 50
 
 
 def load_splits(paths: list[str]) -> dict[int, dict]:
@@ -30,23 +25,13 @@ def load_splits(paths: list[str]) -> dict[int, dict]:
     return splits
 
 
-def time_predict(model, split: dict, seconds: float, mode: str) -> dict[str, float]:
+def time_one_predict(model, split: dict) -> float:
     import pandas as pd
 
-    def new_frame():
-        return pd.DataFrame(split["data"], columns=split["columns"])
-
-    same = new_frame()
-    samples_ms = []
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        frame = new_frame() if mode == "new" else same
-        started = time.perf_counter()
-        model.predict(frame)
-        samples_ms.append((time.perf_counter() - started) * 1e3)
-    percentiles = statistics.quantiles(samples_ms, n=100, method="inclusive")
-    return {"calls_per_s": len(samples_ms) / seconds, "p50_ms": statistics.median(samples_ms),
-            "p99_ms": percentiles[98]}
+    frame = pd.DataFrame(split["data"], columns=split["columns"])
+    started = time.perf_counter()
+    model.predict(frame)
+    return (time.perf_counter() - started) * 1e3
 
 
 def main() -> None:
@@ -59,11 +44,11 @@ def main() -> None:
     model = mlflow.pyfunc.load_model(args.model_uri)
     splits = load_splits(args.body)
     for split in splits.values():
-        time_predict(model, split, WARM_UP_SECONDS, "new")
+        for _ in range(WARM_UP_CALLS):
+            time_one_predict(model, split)
     print("ready", flush=True)
     for command in sys.stdin:
-        rows, seconds, mode = command.split()
-        print(json.dumps(time_predict(model, splits[int(rows)], float(seconds), mode)), flush=True)
+        print(f"{time_one_predict(model, splits[int(command)]):.6f}", flush=True)
 
 
 if __name__ == "__main__":

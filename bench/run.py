@@ -6,34 +6,38 @@ Before the load, both servers' predictions are checked equal to each other and t
 predict.  Prints a Markdown table: req/s, p50, p99 and the ratios ours/mlflow.
 
 Then a lone request (1 connection) is timed apart, because its target is a fraction of a millisecond on a
-machine whose speed drifts by more than that from one minute to the next: rounds of short slices, each round
-timing in turn the model's own in-process predict (bench/in_process.py, on the servers' core), the HTTP floor
-(bench/http_floor.py: the same uvicorn stack answering at once), ours and mlflow.  The differences are taken
-within each round, so a drift of the machine cancels out.
+machine whose speed drifts by more than that from one minute to the next: in thousands of rounds, each round
+times one call of the model's own in-process predict (bench/in_process.py, on the servers' core) and one request
+to the HTTP floor (bench/http_floor.py: the same uvicorn stack answering at once), to ours and to mlflow, in a
+random order.  The differences are taken within each round, a few milliseconds apart, so a drift of the machine
+cancels out.
 
-    .venv/bin/python bench/run.py [--seconds 10] [--output docs/benchmark.md]
+    .venv/bin/python bench/run.py [--seconds 10] [--rounds 2000] [--output docs/benchmark.md]
 """
 
 import argparse
 import json
+import math
 import os
 import platform
+import random
 import shutil
 import statistics
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from harness import REPO, InProcessModel, Server, cores, ensure_wrk, post, run_wrk
+from harness import REPO, InProcessModel, KeepAliveClient, Server, cores, ensure_wrk, post, run_wrk
 
 sys.path.insert(0, str(REPO / "examples"))
 from train_and_register import make_churn_frame, train_and_register  # noqa: E402
 
 OURS, MLFLOW, FLOOR = "ours", "mlflow", "HTTP floor"
-IN_PROCESS, IN_PROCESS_SAME_FRAME = "in-process", "in-process, same frame"
+IN_PROCESS = "in-process"
 SCENARIOS = [(1, 1), (1, 16), (1, 64), (100, 1), (100, 16), (100, 64)]  # (rows per request, connections)
-LONE_ROUNDS = 20
-LONE_SLICE_SECONDS = 1
+LONE_ROUNDS = 2000
+LONE_WARM_UP_ROUNDS = 50
 LUA = """
 local file = io.open("{body}", "rb")
 wrk.method = "POST"
@@ -41,6 +45,14 @@ wrk.body = file:read("*a")
 file:close()
 wrk.headers["Content-Type"] = "application/json"
 """
+
+
+@dataclass
+class LoneTimes:
+    """Per contender, its time in each round (ms), and how many of its answers were not a 2xx."""
+
+    ms: dict[str, list[float]]
+    non_2xx: dict[str, int]
 
 
 def request_body(rows: int) -> bytes:
@@ -89,19 +101,34 @@ def run_cells(wrk: str, core: int, servers: dict[str, Server], scripts: dict[int
     return results
 
 
-def time_lone_requests(wrk: str, core: int, servers: dict[str, Server], model: InProcessModel,
-                       scripts: dict[int, Path]) -> dict[int, dict[str, list[float]]]:
-    """Per row count and per contender, the p50 (ms) of each round's slice."""
-    p50s = {}
-    for rows, script in scripts.items():
-        p50s[rows] = {label: [] for label in [IN_PROCESS, IN_PROCESS_SAME_FRAME, *servers]}
-        for _ in range(LONE_ROUNDS):
-            p50s[rows][IN_PROCESS].append(model.time_predict(rows, LONE_SLICE_SECONDS, "new").p50_ms)
-            p50s[rows][IN_PROCESS_SAME_FRAME].append(model.time_predict(rows, LONE_SLICE_SECONDS, "same").p50_ms)
-            for label, server in servers.items():
-                p50s[rows][label].append(run_wrk(wrk, core, server.url, script, 1, LONE_SLICE_SECONDS).p50_ms)
-        print(rows, "rows, lone request p50s:", p50s[rows], flush=True)
-    return p50s
+def time_lone_requests(core: int, servers: dict[str, Server], model: InProcessModel, bodies: dict[int, bytes],
+                       rounds: int) -> dict[int, LoneTimes]:
+    """Round by round, one request to each server and one in-process predict, in a new random order each
+    round: contenders a few milliseconds apart see the machine at the same speed."""
+    os.sched_setaffinity(0, {core})  # this process is the client, on the load core as wrk is
+    order_of_rounds = random.Random(0)
+    timings = {}
+    for rows, body in bodies.items():
+        clients = {label: KeepAliveClient(server.port, body) for label, server in servers.items()}
+        calls = {IN_PROCESS: lambda rows=rows: (200, model.predict_ms(rows)),
+                 **{label: client.post_ms for label, client in clients.items()}}
+        for _ in range(LONE_WARM_UP_ROUNDS):
+            for call in calls.values():
+                call()
+        times = LoneTimes({label: [] for label in calls}, dict.fromkeys(calls, 0))
+        order = list(calls)
+        for _ in range(rounds):
+            order_of_rounds.shuffle(order)
+            for label in order:
+                status, ms = calls[label]()
+                times.ms[label].append(ms)
+                times.non_2xx[label] += not 200 <= status < 300
+        for client in clients.values():
+            client.close()
+        timings[rows] = times
+        print(rows, "rows, lone request medians:", {label: statistics.median(ms) for label, ms in times.ms.items()},
+              flush=True)
+    return timings
 
 
 def machine_description() -> str:
@@ -132,27 +159,40 @@ def load_table(results: dict[str, dict], cold: dict[str, float], seconds: int) -
     return "\n".join(lines)
 
 
-def lone_table(p50s: dict[int, dict[str, list[float]]]) -> str:
-    def over_model(label: str, rows: int) -> float:
-        return statistics.median(b - a for a, b in zip(p50s[rows][IN_PROCESS], p50s[rows][label]))
+def median_and_interval(values: list[float]) -> tuple[float, float, float]:
+    """The median and its distribution-free 95% confidence interval (order statistics of the binomial)."""
+    ordered = sorted(values)
+    outer = max(0, int(len(ordered) / 2 - 1.96 * math.sqrt(len(ordered)) / 2))
+    return statistics.median(ordered), ordered[outer], ordered[-1 - outer]
+
+
+def lone_table(timings: dict[int, LoneTimes]) -> str:
+    def within_rounds(times: LoneTimes, minus: list[str], plus: str) -> str:
+        differences = [values[0] - sum(values[1:]) for values in
+                       zip(times.ms[plus], *(times.ms[label] for label in minus))]
+        median, low, high = median_and_interval(differences)
+        return f"{median:+.2f} ({low:+.2f} to {high:+.2f})"
 
     lines = [
-        f"A lone request: {LONE_ROUNDS} rounds of {LONE_SLICE_SECONDS}-s slices, 1 connection; medians over rounds.",
+        f"A lone request: {len(next(iter(timings.values())).ms[IN_PROCESS])} rounds per row count, 1 connection; each round times one in-process predict "
+        "and one request to each server, in a new random order.",
         "",
-        "| rows | in-process predict p50 ms | same frame p50 ms | HTTP floor p50 ms | ours p50 ms | mlflow p50 ms "
-        "| ours - in-process ms | mlflow - in-process ms |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| rows | in-process predict p50 ms | HTTP floor p50 ms | ours p50 ms | mlflow p50 ms "
+        "| ours - in-process ms (95% CI) | ours - in-process - floor ms (95% CI) | mlflow - in-process ms (95% CI) "
+        "| non-2xx (mlflow/ours) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for rows, by_label in p50s.items():
-        medians = {label: statistics.median(values) for label, values in by_label.items()}
-        lines.append(f"| {rows} | {medians[IN_PROCESS]:.2f} | {medians[IN_PROCESS_SAME_FRAME]:.2f} "
-                     f"| {medians[FLOOR]:.2f} | {medians[OURS]:.2f} "
-                     f"| {medians[MLFLOW]:.2f} | {over_model(OURS, rows):+.2f} | {over_model(MLFLOW, rows):+.2f} |")
-    lines += ["", "In-process predict: `pyfunc.predict` on a new DataFrame each call (built before the timer starts),",
-              "as each request brings new rows; 'same frame' passes one DataFrame to every call, so pandas and",
-              "scikit-learn reuse what they cached on it. The differences are against the first, as medians of the",
-              "differences within each round. The HTTP floor is what a request costs here before any server's own",
-              "work: loopback TCP, waking each core, HTTP parsing."]
+    for rows, times in timings.items():
+        p50 = {label: statistics.median(values) for label, values in times.ms.items()}
+        lines.append(
+            f"| {rows} | {p50[IN_PROCESS]:.2f} | {p50[FLOOR]:.2f} | {p50[OURS]:.2f} | {p50[MLFLOW]:.2f} "
+            f"| {within_rounds(times, [IN_PROCESS], OURS)} | {within_rounds(times, [IN_PROCESS, FLOOR], OURS)} "
+            f"| {within_rounds(times, [IN_PROCESS], MLFLOW)} | {times.non_2xx[MLFLOW]}/{times.non_2xx[OURS]} |")
+    lines += ["", "In-process predict: `pyfunc.predict` in a process pinned to the servers' core, on a new DataFrame",
+              "each call (built before its timer starts), as each request brings new rows. Differences are taken",
+              "within each round; their medians are shown with a 95% interval. The HTTP floor is what a request",
+              "costs here before any server's own work: loopback TCP, waking each core, HTTP parsing. The client",
+              "is bench/harness.py's KeepAliveClient on the load core: one keep-alive connection per server."]
     return "\n".join(lines)
 
 
@@ -182,6 +222,7 @@ def write_bodies(work: Path) -> tuple[dict[int, bytes], dict[int, Path]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=LONE_ROUNDS, help="rounds of the lone-request timing")
     parser.add_argument("--output", type=Path, help="also write the report (Markdown) here")
     args = parser.parse_args()
     wrk = ensure_wrk()
@@ -200,7 +241,7 @@ def main() -> None:
         servers[FLOOR] = Server(FLOOR, FLOOR_COMMAND, env, server_core, work)
         servers[FLOOR].wait_first_prediction(bodies[1])
         model = InProcessModel(model_uri, [work / f"body-{rows}.json" for rows in bodies], server_core, env)
-        lone = time_lone_requests(wrk, load_core, servers, model, scripts)
+        lone = time_lone_requests(load_core, servers, model, bodies, args.rounds)
     finally:
         for process in [*servers.values(), *([model] if model else [])]:
             process.stop()

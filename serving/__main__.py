@@ -53,7 +53,7 @@ def _serve(settings: Settings, source) -> int:
     config = uvicorn.Config(
         "serving.app:app_from_environment", factory=True,
         host=settings.host, port=settings.port, workers=settings.workers,
-        loop="uvloop", http="httptools", lifespan="on", access_log=False, proxy_headers=False,
+        loop="uvloop", http="httptools", lifespan="on", access_log=False, proxy_headers=False, server_header=False,
         timeout_graceful_shutdown=settings.graceful_timeout,
     )
     if settings.workers == 1:

@@ -11,6 +11,10 @@ def test_liveness_and_readiness_answer_200_once_the_model_is_loaded(churn_server
         assert requests.get(churn_server.url + path, timeout=5).status_code == 200, path
 
 
+def test_answers_do_not_name_the_server_software(churn_server):
+    assert "server" not in requests.get(f"{churn_server.url}/ping", timeout=5).headers
+
+
 def test_version_names_the_resolved_registry_version_and_run(churn_server, churn_model):
     body = requests.get(f"{churn_server.url}/version", timeout=5).json()
     assert body["model_name"] == "churn"
