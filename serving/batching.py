@@ -85,5 +85,7 @@ class Batcher:
         return batch
 
     async def _dispatch(self, batch: list[tuple[Job, asyncio.Future]]) -> None:
-        self._observe_batch(len(batch))
         await self._threads.run([job for job, _ in batch], [future for _, future in batch], self._stall_after_s)
+        # Observed once the batch is answered: the callers' tasks were woken first, so their answers are
+        # written before this metric costs anything.
+        self._observe_batch(len(batch))

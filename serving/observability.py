@@ -30,22 +30,30 @@ class InstrumentedRoute:
         request = Request(scope, receive)
         self._in_progress.inc()
         try:
-            response = await self._handler(request)
+            response = await self._answer(request)
+            await response(scope, receive, send)
+        finally:
+            # Counted until the answer is written; every other metric is recorded after it is sent.
+            self._in_progress.dec()
+        self._record(scope, request, response.status_code, time.perf_counter() - started)
+
+    async def _answer(self, request: Request) -> Response:
+        try:
+            return await self._handler(request)
         except Exception:  # noqa: BLE001 - a bug in a handler must still get an answer and a log line
-            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            response = Response(
+            log.exception("unhandled error on %s %s", request.method, request.scope["path"])
+            return Response(
                 b'{"error_code":"INTERNAL_ERROR","message":"Internal server error."}', 500,
                 media_type="application/json",
             )
-        finally:
-            self._in_progress.dec()
-        await response(scope, receive, send)
-        self._record(scope, request, response.status_code, time.perf_counter() - started)
 
     def _record(self, scope, request: Request, status: int, seconds: float) -> None:
         method = scope["method"]
+        rows = getattr(request.state, "rows", 0)  # set by the prediction handlers once they have an answer
         metrics.http_requests.labels(self._template, method, str(status)).inc()
         metrics.http_duration.labels(self._template, method).observe(seconds)
+        if rows:
+            metrics.prediction_rows.inc(rows)
         if self._access_log:
             line = {
                 "time": time.time(),
@@ -53,7 +61,7 @@ class InstrumentedRoute:
                 "path": scope["path"],
                 "status": status,
                 "duration_ms": round(seconds * 1000, 3),
-                "rows": getattr(request.state, "rows", 0),
+                "rows": rows,
                 "pid": os.getpid(),
             }
             sys.stdout.write(orjson.dumps(line).decode() + "\n")

@@ -58,7 +58,6 @@ class Predictor:
             predictions = await answer
         finally:
             deadline.cancel()
-        metrics.prediction_rows.inc(job.rows)
         return predictions
 
 

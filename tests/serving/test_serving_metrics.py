@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -42,6 +43,18 @@ def sample(found: dict, name: str, suffix: str = "", **labels) -> float:
                if s.name == name + suffix and all(s.labels.get(k) == v for k, v in labels.items()))
 
 
+def wait_for_the_last_records(server, sent: int, timeout_s: float = 10) -> None:
+    """A worker records a request's metrics just after writing its answer (so they cost the caller nothing):
+    a scrape sent the moment the last answer arrives can be a moment early."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = families(server)
+        if sample(found, "mlstack_http_requests", "_total", route="/invocations") >= sent \
+                and sample(found, "mlstack_batch_size", "_sum") >= sent:
+            return
+        time.sleep(0.05)
+
+
 def answering_pids(server) -> set[int]:
     server.stdout.flush()
     server.stdout.seek(0)
@@ -74,6 +87,7 @@ def test_metric_totals_are_exact_across_two_workers(two_worker_server, churn_row
             os.kill(first, signal.SIGCONT)
     assert len(answering_pids(two_worker_server)) == 2, "only one worker ever answered"
 
+    wait_for_the_last_records(two_worker_server, sent)
     for _ in range(4):  # each scrape may land on either worker; every one must show the totals
         found = families(two_worker_server)
         assert {name: found[name].type for name in CONTRACT} == CONTRACT
