@@ -1,6 +1,6 @@
 """Adaptive micro-batching: while the model works on one batch, the requests that arrive wait and
-then go in together.  A lone request on an idle model is run at once (unless a wait is configured),
-so batching adds no delay when there is no concurrency.
+then go in together.  A lone request on an idle model is handed to a model thread by the request's own
+task (unless a wait is configured), so batching adds no delay when there is no concurrency.
 """
 
 import asyncio
@@ -21,6 +21,8 @@ class Batcher:
         self._observe_batch = observe_batch
         self._pending: deque[tuple[Job, asyncio.Future]] = deque()
         self._arrived = asyncio.Event()
+        self._parked = False  # _serve waits for arrivals: nothing pending and no batch of its own running
+        self._lone: tuple[asyncio.Future, float] | None = None  # a lone request's batch and its stall time
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -33,15 +35,30 @@ class Batcher:
         self._threads.stop()
 
     def submit(self, job: Job) -> asyncio.Future:
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        if self._can_start_alone():
+            # Straight to a model thread: waking _serve first cost a lone request 0.04 ms here.
+            finished = self._threads.hand_over([job], [future])
+            finished.add_done_callback(lambda _: self._observe_batch(1))
+            self._lone = finished, loop.time() + self._stall_after_s
+            return future
         self._pending.append((job, future))
         self._arrived.set()
         return future
 
+    def _can_start_alone(self) -> bool:
+        lone_running = self._lone is not None and not self._lone[0].done()
+        return (self._parked and not self._pending and not self._max_wait_s and not lone_running
+                and self._threads.has_idle)
+
     async def _serve(self) -> None:
         while True:
+            self._parked = True
             await self._arrived.wait()
+            self._parked = False
             self._arrived.clear()
+            await self._wait_for_the_lone_batch()
             while self._pending:
                 if self._max_wait_s:
                     await self._wait_for_more()
@@ -59,6 +76,15 @@ class Batcher:
         raised throughput by about a third on this machine.  A lone request (a batch of one) never waits."""
         await asyncio.sleep(0)
         await asyncio.sleep(0)
+
+    async def _wait_for_the_lone_batch(self) -> None:
+        """Requests that came while a lone request's batch runs are batched behind it, as behind any other."""
+        if self._lone is None:
+            return
+        (finished, stalls_at), self._lone = self._lone, None
+        remaining = stalls_at - asyncio.get_running_loop().time()
+        if not finished.done() and remaining > 0:
+            await asyncio.wait({finished}, timeout=remaining)
 
     async def _wait_for_more(self) -> None:
         loop = asyncio.get_running_loop()

@@ -38,17 +38,26 @@ class ModelThreads:
         for inbox in self._inboxes:
             inbox.put(None)
 
-    async def run(self, jobs: list[Job], futures: list[asyncio.Future], stall_after_s: float) -> None:
-        """Start the batch on the first idle thread and return when it is answered or has run stall_after_s."""
-        while all(self._busy):
-            self._freed.clear()
-            await self._freed.wait()
+    @property
+    def has_idle(self) -> bool:
+        return not all(self._busy)
+
+    def hand_over(self, jobs: list[Job], futures: list[asyncio.Future]) -> asyncio.Future:
+        """Hand the batch to the first idle thread (there must be one); the returned future is set once every
+        request of the batch is answered."""
         index = self._busy.index(False)
         self._busy[index] = True
         loop = asyncio.get_running_loop()
         finished = loop.create_future()
         self._inboxes[index].put((jobs, futures, loop, finished))
-        await asyncio.wait({finished}, timeout=stall_after_s)
+        return finished
+
+    async def run(self, jobs: list[Job], futures: list[asyncio.Future], stall_after_s: float) -> None:
+        """Start the batch on the first idle thread and return when it is answered or has run stall_after_s."""
+        while not self.has_idle:
+            self._freed.clear()
+            await self._freed.wait()
+        await asyncio.wait({self.hand_over(jobs, futures)}, timeout=stall_after_s)
 
     def _serve(self, index: int) -> None:
         inbox = self._inboxes[index]

@@ -1,11 +1,16 @@
 """Adaptive micro-batching: same answers on and off, and a bad request never fails its batch mates."""
 
+import asyncio
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
+from serving.batching import Batcher
+from serving.model import Job
+from serving.tabular import TabularInput
 from serving_testkit import scrape, start_server, wait_for_in_progress
 
 
@@ -64,3 +69,32 @@ def test_a_bad_request_in_a_batch_fails_alone(faulty_server):
     assert failed.status_code == 400 and "asked to fail" in failed.json()["message"]
     requests_served, model_calls = (a - b for a, b in zip(after, before))
     assert model_calls < requests_served, "the requests were not combined into a batch"
+
+
+def test_requests_that_arrive_during_a_lone_requests_call_go_in_together_behind_it():
+    calls, release = [], threading.Event()
+
+    def run_batch(jobs):
+        calls.append(len(jobs))
+        release.wait(10)
+        return [job.rows for job in jobs]
+
+    def job(rows: int) -> Job:
+        return Job(TabularInput({"x": [1.0] * rows}, rows), rows)
+
+    async def scenario():
+        batcher = Batcher(run_batch, limit=64, max_wait_s=0, stall_after_s=30, observe_batch=lambda size: None)
+        batcher.start()
+        await asyncio.sleep(0)  # the batcher parks, waiting for requests
+        lone = batcher.submit(job(1))
+        while not calls:  # the lone request is in the model
+            await asyncio.sleep(0.001)
+        followers = [batcher.submit(job(rows)) for rows in (2, 3, 4)]
+        await asyncio.sleep(0.05)
+        release.set()
+        answers = await asyncio.gather(lone, *followers)
+        await batcher.stop()
+        return answers
+
+    assert asyncio.run(scenario()) == [1, 2, 3, 4]
+    assert calls == [1, 3]
