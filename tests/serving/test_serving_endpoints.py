@@ -15,6 +15,13 @@ def test_answers_do_not_name_the_server_software(churn_server):
     assert "server" not in requests.get(f"{churn_server.url}/ping", timeout=5).headers
 
 
+def test_unknown_paths_get_404_and_unserved_methods_405(churn_server):
+    assert requests.get(f"{churn_server.url}/nowhere", timeout=5).status_code == 404
+    assert requests.get(f"{churn_server.url}/invocations", timeout=5).status_code == 405
+    assert requests.post(f"{churn_server.url}/ping", timeout=5).status_code == 405
+    assert requests.head(f"{churn_server.url}/ping", timeout=5).status_code == 200
+
+
 def test_version_names_the_resolved_registry_version_and_run(churn_server, churn_model):
     body = requests.get(f"{churn_server.url}/version", timeout=5).json()
     assert body["model_name"] == "churn"
