@@ -45,8 +45,8 @@ def _health_routes(predictor: Predictor) -> dict[str, object]:
 
 class ExactPaths:
     """The ASGI app: routes without path parameters are found by one dict lookup on (method, path); the others,
-    and the lifespan, go through the Router, which tries each route's pattern in turn.  The lookup took 0.08 ms
-    off a lone prediction here, with the body read below."""
+    and the lifespan, go through the Router, which tries each route's pattern in turn.  With the body read from
+    ASGI messages directly (serving.http.read_body), this took 0.08 ms off a lone prediction here."""
 
     def __init__(self, router: Router):
         self._router = router
@@ -61,8 +61,8 @@ class ExactPaths:
 
 
 def create_app(settings: Settings, source: ModelSource) -> ExactPaths:
-    """A bare Router, not a Starlette app: each route already answers its own errors, so Starlette's two
-    error middlewares would only add per-request work."""
+    """ExactPaths over a bare Router, not a Starlette app: each route already answers its own errors, so
+    Starlette's two error middlewares would only add per-request work."""
     predictor = Predictor(settings, source)
 
     @contextlib.asynccontextmanager
