@@ -1,4 +1,4 @@
-"""What the benchmark drives: pinned server processes, the in-process model, and wrk."""
+"""What the benchmark drives: pinned server processes, the in-process model, wrk, and the paired-rounds client."""
 
 import os
 import re

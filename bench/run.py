@@ -167,14 +167,16 @@ def median_and_interval(values: list[float]) -> tuple[float, float, float]:
 
 
 def lone_table(timings: dict[int, LoneTimes]) -> str:
-    def within_rounds(times: LoneTimes, minus: list[str], plus: str) -> str:
-        differences = [values[0] - sum(values[1:]) for values in
-                       zip(times.ms[plus], *(times.ms[label] for label in minus))]
+    def over(times: LoneTimes, label: str, *baseline: str) -> str:
+        """The median, over rounds, of label's time minus the baseline contenders' times in the same round."""
+        differences = [mine - sum(theirs) for mine, *theirs in
+                       zip(times.ms[label], *(times.ms[other] for other in baseline))]
         median, low, high = median_and_interval(differences)
         return f"{median:+.2f} ({low:+.2f} to {high:+.2f})"
 
+    rounds = len(next(iter(timings.values())).ms[IN_PROCESS])
     lines = [
-        f"A lone request: {len(next(iter(timings.values())).ms[IN_PROCESS])} rounds per row count, 1 connection; each round times one in-process predict "
+        f"A lone request: {rounds} rounds per row count, 1 connection; each round times one in-process predict "
         "and one request to each server, in a new random order.",
         "",
         "| rows | in-process predict p50 ms | HTTP floor p50 ms | ours p50 ms | mlflow p50 ms "
@@ -186,8 +188,8 @@ def lone_table(timings: dict[int, LoneTimes]) -> str:
         p50 = {label: statistics.median(values) for label, values in times.ms.items()}
         lines.append(
             f"| {rows} | {p50[IN_PROCESS]:.2f} | {p50[FLOOR]:.2f} | {p50[OURS]:.2f} | {p50[MLFLOW]:.2f} "
-            f"| {within_rounds(times, [IN_PROCESS], OURS)} | {within_rounds(times, [IN_PROCESS, FLOOR], OURS)} "
-            f"| {within_rounds(times, [IN_PROCESS], MLFLOW)} | {times.non_2xx[MLFLOW]}/{times.non_2xx[OURS]} |")
+            f"| {over(times, OURS, IN_PROCESS)} | {over(times, OURS, IN_PROCESS, FLOOR)} "
+            f"| {over(times, MLFLOW, IN_PROCESS)} | {times.non_2xx[MLFLOW]}/{times.non_2xx[OURS]} |")
     lines += ["", "In-process predict: `pyfunc.predict` in a process pinned to the servers' core, on a new DataFrame",
               "each call (built before its timer starts), as each request brings new rows. Differences are taken",
               "within each round; their medians are shown with a 95% interval. The HTTP floor is what a request",
