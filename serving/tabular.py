@@ -116,8 +116,8 @@ class TabularSchema:
         for name, kind in zip(self.names, self.kinds):
             values = parts[0].columns[name] if len(parts) == 1 else [v for part in parts for v in part.columns[name]]
             arrays.append(pd.array(values, dtype=kind.dtype) if kind is STRING else np.array(values, dtype=kind.dtype))
-        rows = len(arrays[0])
-        return pd.DataFrame._from_arrays(arrays, columns=self.column_index, index=pd.RangeIndex(rows), verify_integrity=False)
+        index = pd.RangeIndex(len(arrays[0]))
+        return pd.DataFrame._from_arrays(arrays, columns=self.column_index, index=index, verify_integrity=False)
 
 
 def _check_values(name: str, kind: ColumnKind, bounds: tuple[int, int] | None, values: list) -> None:
