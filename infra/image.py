@@ -8,7 +8,7 @@ import pulumi
 import pulumi_docker_build as docker_build
 
 from .config.model import ImageConfig
-from .platform import Registry
+from .contract import Registry
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import pulumi
 import yaml
@@ -158,12 +158,14 @@ class _RecordingMonitor(mocks.MockMonitor):
         return response
 
 
-def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
-    """The stack file's values in the project namespace, as strings, the way the Pulumi CLI passes them."""
+def stack_config(stack: str, overrides: Optional[Mapping[str, Any]] = None,
+                 project_dir: Path = PROJECT_DIR) -> dict[str, str]:
+    """The stack file's values in the project namespace, then the overrides, as strings the way the Pulumi CLI
+    passes them."""
     document = yaml.safe_load((project_dir / f"Pulumi.{stack}.yaml").read_text()) or {}
     prefix = NAMESPACE + ":"
-    return {key[len(prefix):]: _as_cli_string(value) for key, value in (document.get("config") or {}).items()
-            if key.startswith(prefix)}
+    values = {key[len(prefix):]: value for key, value in (document.get("config") or {}).items() if key.startswith(prefix)}
+    return {key: _as_cli_string(value) for key, value in {**values, **(overrides or {})}.items()}
 
 
 def _as_cli_string(value: Any) -> str:

@@ -4,7 +4,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..config.model import Resources
-from ..platform import Workload
+from ..contract import Workload
 from .meta import labels, metadata
 
 RUN_AS_USER = 10001

@@ -2,7 +2,7 @@
 import pulumi_kubernetes as k8s
 
 from ..config import StackConfig
-from . import Platform, Registry, TrackingStores, Workload
+from ..contract import Platform, Registry, TrackingStores, Workload
 
 
 def local_platform(config: StackConfig) -> Platform:

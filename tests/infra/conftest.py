@@ -18,15 +18,7 @@ def local_stack(rendered_stacks) -> Rendered:
 
 def render_with(**values) -> Rendered:
     """The program under mocks with the local stack's config and the given keys overridden."""
-    return run_program("local", {**stack_config("local"), **{k: _cli(v) for k, v in values.items()}})
-
-
-def _cli(value) -> str:
-    import json
-
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value) if isinstance(value, list) else str(value)
+    return run_program("local", stack_config("local", values))
 
 
 def objects_of_kind(rendered: Rendered, kind: str) -> list[dict]:

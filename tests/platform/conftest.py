@@ -1,5 +1,4 @@
 """The GKE platform under Pulumi mocks: the dev and prod stack files, and variations of them."""
-import json
 from typing import Any
 
 import pytest
@@ -7,6 +6,7 @@ import pytest
 from infra.config import load_config
 from infra.platform import build_platform
 from infra.render import Declared, Rendered, run_program, stack_config, unwrapped
+from infra.stack import workload_accounts
 
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
@@ -30,22 +30,17 @@ def prod() -> Rendered:
 
 def render(stack: str, **overrides) -> Rendered:
     """The whole program with a stack file's config and the given keys overridden."""
-    return run_program(stack, {**stack_config(stack), **{k: cli(v) for k, v in overrides.items()}})
+    return run_program(stack, stack_config(stack, overrides))
 
 
 def render_platform(stack: str, **overrides) -> Rendered:
     """Only the cloud platform, for properties that the Kubernetes layer cannot affect (four times faster)."""
     def program() -> dict:
-        build_platform(load_config())
+        config = load_config()
+        build_platform(config, workload_accounts(config))
         return {}
 
-    return run_program(stack, {**stack_config(stack), **{k: cli(v) for k, v in overrides.items()}}, program)
-
-
-def cli(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value) if isinstance(value, list) else str(value)
+    return run_program(stack, stack_config(stack, overrides), program)
 
 
 def plain(resource: Declared) -> dict[str, Any]:

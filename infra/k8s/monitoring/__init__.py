@@ -1,5 +1,4 @@
 """Monitoring as code: kube-prometheus-stack, ServiceMonitors, recording and alerting rules, a Grafana dashboard."""
 from .component import Monitoring, MonitoringArgs
-from .scrape import BasicAuth, ScrapeTarget
 
-__all__ = ["BasicAuth", "Monitoring", "MonitoringArgs", "ScrapeTarget"]
+__all__ = ["Monitoring", "MonitoringArgs"]

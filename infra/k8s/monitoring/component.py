@@ -11,7 +11,8 @@ from ...config.model import MonitoringConfig
 from ..meta import labels, metadata
 from . import chart, dashboard, rules
 from .scope import ModelScope, Objectives, TrackingScope
-from .scrape import API_VERSION, ScrapeTarget, service_monitor
+from ..endpoints import ScrapeTarget
+from .scrape import API_VERSION, service_monitor
 
 INSTALL = "kube-prometheus-stack"
 GRAFANA_ADMIN_SECRET = "grafana-admin"

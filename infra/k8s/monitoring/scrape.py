@@ -1,35 +1,16 @@
 """ServiceMonitors: which Services Prometheus scrapes, on which port and path, with which credentials."""
-from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..endpoints import ScrapeTarget
 from ..meta import labels, metadata
 
 API_VERSION = "monitoring.coreos.com/v1"
 SCRAPE_INTERVAL = "30s"
 AUTH_USERNAME_KEY = "username"
 AUTH_PASSWORD_KEY = "password"
-
-
-@dataclass(frozen=True)
-class BasicAuth:
-    username: pulumi.Input[str]
-    password: pulumi.Output[str]  # always a Pulumi secret
-
-
-@dataclass(frozen=True)
-class ScrapeTarget:
-    """A Service whose pods serve Prometheus metrics; the ServiceMonitor lives beside it, in its namespace."""
-
-    service_name: str  # becomes the `job` label of the scraped series
-    namespace: str
-    service_labels: Mapping[str, str]  # a subset of the Service's own labels: what the ServiceMonitor selects
-    port_name: str
-    path: str = "/metrics"
-    basic_auth: Optional[BasicAuth] = None
-    service: Optional[pulumi.Resource] = None  # created first: the namespace must exist
 
 
 def auth_secret_name(service_name: str) -> str:

@@ -8,12 +8,10 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from ...config import StackConfig
-from ...k8s.model_service import NAME as SERVING_ACCOUNT
-from ...k8s.tracking_server import NAME as TRACKING_ACCOUNT
-from .. import Platform, Workload
+from ...contract import Platform, ServiceAccountRef, Workload, WorkloadAccounts
 from .apis import ProjectApis, ProjectApisArgs
 from .cluster import GPU_POOL_LABELS, GPU_TAINT, METADATA_SERVER_EGRESS, GkeCluster, GkeClusterArgs, workload_pool
-from .identity import KubernetesServiceAccount, WorkloadServiceAccount, WorkloadServiceAccountArgs
+from .identity import WorkloadServiceAccount, WorkloadServiceAccountArgs
 from .naming import repository_id, service_account_id, stack_slug
 from .network import PRIVATE_GOOGLE_APIS_RANGE, Network, NetworkArgs
 from .registry import ArtifactRegistry, ArtifactRegistryArgs
@@ -26,7 +24,7 @@ LABEL_VALUE_MAX = 63
 PRIVATE_GOOGLE_APIS_EGRESS = {"to": [{"ipBlock": {"cidr": PRIVATE_GOOGLE_APIS_RANGE}}], "ports": [{"protocol": "TCP", "port": 443}]}
 
 
-def gcp_platform(config: StackConfig) -> Platform:
+def gcp_platform(config: StackConfig, accounts: WorkloadAccounts) -> Platform:
     cfg = config.gcp
     provider = _provider(config)
     on_gcp = pulumi.ResourceOptions(providers={"gcp": provider})
@@ -35,9 +33,9 @@ def gcp_platform(config: StackConfig) -> Platform:
     registry = ArtifactRegistry("registry", ArtifactRegistryArgs(
         cfg.project, cfg.region, repository_id(config.stack), gke.node_account.email), opts=on_gcp)
     stores = MlflowStores("mlflow-stores", MlflowStoresArgs(cfg, network), opts=on_gcp)
-    tracking = _workload_account("mlflow", config, KubernetesServiceAccount(config.tracking.namespace, TRACKING_ACCOUNT),
+    tracking = _workload_account("mlflow", config, accounts.tracking,
                                  stores, MLFLOW_BUCKET_ROLE, MLFLOW_PROJECT_ROLES, gke, on_gcp)
-    serving = _workload_account("serving", config, KubernetesServiceAccount(config.serving.namespace, SERVING_ACCOUNT),
+    serving = _workload_account("serving", config, accounts.serving,
                                 stores, SERVING_BUCKET_ROLE, (), gke, on_gcp)
     cloud_egress = (*METADATA_SERVER_EGRESS, PRIVATE_GOOGLE_APIS_EGRESS)
     return Platform(
@@ -76,7 +74,7 @@ def _provider(config: StackConfig) -> gcp.Provider:
     )
 
 
-def _workload_account(name: str, config: StackConfig, kubernetes_account: KubernetesServiceAccount, stores: MlflowStores,
+def _workload_account(name: str, config: StackConfig, kubernetes_account: ServiceAccountRef, stores: MlflowStores,
                       bucket_role: str, project_roles: tuple[str, ...], gke: GkeCluster,
                       opts: pulumi.ResourceOptions) -> WorkloadServiceAccount:
     cfg = config.gcp

@@ -5,16 +5,10 @@ from typing import Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-from ...platform import WorkloadIdentity
+from ...contract import ServiceAccountRef, WorkloadIdentity
 
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
 GSA_ANNOTATION = "iam.gke.io/gcp-service-account"
-
-
-@dataclass(frozen=True)
-class KubernetesServiceAccount:
-    namespace: str
-    name: str
 
 
 @dataclass(frozen=True)
@@ -23,7 +17,7 @@ class WorkloadServiceAccountArgs:
     account_id: str
     display_name: str
     workload_pool: str
-    kubernetes_account: KubernetesServiceAccount
+    kubernetes_account: ServiceAccountRef
     bucket: pulumi.Input[str]
     bucket_role: str
     cluster: pulumi.Resource  # the pool <project>.svc.id.goog exists once a cluster uses it
@@ -55,5 +49,5 @@ class WorkloadServiceAccount(pulumi.ComponentResource):
         self.register_outputs({"email": self.account.email})
 
 
-def kubernetes_member(workload_pool: str, account: KubernetesServiceAccount) -> str:
+def kubernetes_member(workload_pool: str, account: ServiceAccountRef) -> str:
     return f"serviceAccount:{workload_pool}[{account.namespace}/{account.name}]"

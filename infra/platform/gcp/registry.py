@@ -4,7 +4,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from ...platform import Registry
+from ...contract import Registry
 
 READER_ROLE = "roles/artifactregistry.reader"
 # Artifact Registry's user name for "the password is an OAuth access token".

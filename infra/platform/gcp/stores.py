@@ -14,7 +14,7 @@ import pulumi_gcp as gcp
 import pulumi_random as random
 
 from ...config.model import GcpConfig
-from ...platform import TrackingStores
+from ...contract import TrackingStores
 from .network import Network
 
 POSTGRES_VERSION = "POSTGRES_16"

@@ -1,0 +1,89 @@
+"""The contract between the cloud targets and the Kubernetes layer: the values one produces and the other consumes.
+
+It imports neither side. A platform (infra/platform/) receives the workload accounts it must bind to cloud
+identities and returns one Platform value; the Kubernetes layer (infra/k8s/) builds from that value and never asks
+which cloud it is on. Differences between targets are data (an object-store URI or none, identity annotations,
+egress rules), never a cloud name.
+"""
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+# The Kubernetes names of the two workloads: each names its Deployment, Service and service account. A cloud
+# identity is bound to exactly that service account, so these names are part of the contract.
+TRACKING_SERVER = "mlflow"
+MODEL_SERVER = "model-server"
+
+
+@dataclass(frozen=True)
+class ServiceAccountRef:
+    """A Kubernetes service account that a platform may bind to a cloud identity."""
+
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class WorkloadAccounts:
+    """The service accounts of the stack's workloads, known before any of them is declared."""
+
+    tracking: ServiceAccountRef
+    serving: ServiceAccountRef
+
+    @classmethod
+    def in_namespaces(cls, tracking_namespace: str, serving_namespace: str) -> "WorkloadAccounts":
+        return cls(tracking=ServiceAccountRef(tracking_namespace, TRACKING_SERVER),
+                   serving=ServiceAccountRef(serving_namespace, MODEL_SERVER))
+
+
+@dataclass(frozen=True)
+class Registry:
+    address: pulumi.Input[str]  # host[:port][/path] that images are pushed to and pulled from
+    username: Optional[pulumi.Input[str]] = None
+    password: Optional[pulumi.Output[str]] = None  # always a Pulumi secret
+
+
+@dataclass(frozen=True)
+class WorkloadIdentity:
+    """How a Kubernetes service account becomes a cloud identity: annotations on it, labels on its pods."""
+
+    service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What the platform gives one workload: its cloud identity, where it runs, and what it must reach."""
+
+    identity: WorkloadIdentity = field(default_factory=WorkloadIdentity)
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: Sequence[Mapping[str, str]] = ()
+    # Extended resources each container asks for, e.g. {"nvidia.com/gpu": "1"} on a GPU pool.
+    accelerators: Mapping[str, str] = field(default_factory=dict)
+    # NetworkPolicy egress rules for what this workload must reach on this platform (metadata server, databases).
+    egress: Sequence[Mapping[str, object]] = ()
+
+
+@dataclass(frozen=True)
+class TrackingStores:
+    """Where MLflow keeps its metadata and artifacts.
+
+    backend_uri None means SQLite on the tracking server's own volume (single replica); artifact_destination None
+    means artifacts on that volume too. Both are served through the tracking server (--serve-artifacts).
+    """
+
+    backend_uri: Optional[pulumi.Output[str]] = None  # always a Pulumi secret: it may carry a password
+    artifact_destination: Optional[pulumi.Input[str]] = None
+
+
+@dataclass(frozen=True)
+class Platform:
+    provider: k8s.Provider
+    registry: Registry
+    tracking_stores: TrackingStores
+    tracking: Workload
+    serving: Workload
+    storage_class: Optional[str] = None
+    kubeconfig: Optional[pulumi.Output[str]] = None  # a secret; None when the user's own kubeconfig is used

@@ -1,0 +1,111 @@
+"""One hardened workload: the skeleton every server of the stack stands on.
+
+A namespace under the `restricted` Pod Security Standard, a service account without an API token, a Service, a
+PodDisruptionBudget, a default-deny NetworkPolicy plus exactly the declared allows, and the URL clients call. The
+component that owns it adds what differs between servers: the Deployment and its own objects.
+
+It is a helper, not a ComponentResource: its objects are children of the owning component, so their URNs, and the
+stacks already deployed with them, stay as they were before it existed.
+"""
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ..contract import ServiceAccountRef, Workload
+from . import hardening, network
+from .endpoints import ServiceEndpoint
+from .meta import labels, metadata, selector_labels
+
+PORT_NAME = "http"
+
+
+@dataclass(frozen=True)
+class WorkloadArgs:
+    account: ServiceAccountRef  # names the namespace, and the service account, Deployment, Service and policy
+    component: str
+    platform: Workload
+    container_port: int
+    service_port: int
+    callers: Sequence[str]  # namespaces whose pods may call the container port
+    egress: Sequence[Mapping[str, object]] = ()  # beyond cluster DNS and what the platform adds
+    service_type: str = "ClusterIP"
+    version: Optional[str] = None  # the app.kubernetes.io/version label, when it names what runs
+
+
+class HardenedWorkload:
+    def __init__(self, owner: pulumi.Resource, name: str, args: WorkloadArgs):
+        self._owner = owner
+        self._name = name
+        self.args = args
+        self.name = args.account.name
+        namespace = hardening.restricted_namespace(
+            f"{name}-namespace", args.account.namespace, pulumi.ResourceOptions(parent=owner))
+        self.in_namespace = pulumi.ResourceOptions(parent=owner, depends_on=[namespace])
+        self.namespace: pulumi.Output[str] = namespace.metadata.name
+        self.selector = selector_labels(self.name, args.component)
+        self.labels = labels(self.name, args.component, args.version)
+        self.account = k8s.core.v1.ServiceAccount(
+            f"{name}-account",
+            metadata=self.metadata(annotations=dict(args.platform.identity.service_account_annotations)),
+            automount_service_account_token=False,
+            opts=self.in_namespace,
+        )
+
+    def metadata(self, suffix: str = "", **extra: object) -> dict[str, object]:
+        """Metadata of an object of this workload, named after it (plus a suffix) in its namespace."""
+        return metadata(self.name + suffix, self.namespace, self.labels, **extra)
+
+    def pod_template(self, containers: list[dict[str, object]], volumes: list[dict[str, object]],
+                     annotations: Optional[Mapping[str, str]] = None, grace_seconds: int = 30) -> dict[str, object]:
+        """A pod template under this workload's account, labels and platform placement, hardened."""
+        template_metadata: dict[str, object] = {"labels": {**self.labels, **self.args.platform.identity.pod_labels}}
+        if annotations:
+            template_metadata["annotations"] = dict(annotations)
+        return {
+            "metadata": template_metadata,
+            "spec": hardening.pod_spec(
+                service_account=self.account.metadata.name, selector=self.selector, workload=self.args.platform,
+                containers=containers, volumes=volumes, grace_seconds=grace_seconds),
+        }
+
+    def expose(self, disruption_budget: bool = True) -> ServiceEndpoint:
+        """The Service, the disruption budget and the network policies; returns where clients reach it."""
+        args = self.args
+        service = k8s.core.v1.Service(
+            f"{self._name}-service",
+            metadata=self.metadata(),
+            spec={
+                "type": args.service_type,
+                "selector": self.selector,
+                "ports": [{"name": PORT_NAME, "port": args.service_port, "targetPort": PORT_NAME, "protocol": "TCP"}],
+            },
+            opts=self.in_namespace,
+        )
+        if disruption_budget:
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{self._name}-disruption-budget",
+                metadata=self.metadata(),
+                spec={"maxUnavailable": 1, "selector": {"matchLabels": self.selector}},
+                opts=self.in_namespace,
+            )
+        self._network_policies()
+        url = pulumi.Output.concat("http://", service.metadata.name, ".", self.namespace,
+                                   f".svc.cluster.local:{args.service_port}")
+        return ServiceEndpoint(self.name, args.account.namespace, args.service_port, PORT_NAME, self.selector,
+                               service, url)
+
+    def _network_policies(self) -> None:
+        args = self.args
+        network.deny_all(f"{self._name}-default-deny", self.namespace, self.in_namespace)
+        network.allow(
+            f"{self._name}-allow", self.name, self.namespace, self.selector,
+            ingress=[{"from": [network.namespaces_peer(args.callers)],
+                      "ports": [{"protocol": "TCP", "port": args.container_port}]}],
+            egress=[network.dns_egress(), *args.egress, *args.platform.egress],
+            opts=self.in_namespace,
+        )
+
+    def container_port(self) -> dict[str, object]:
+        return {"name": PORT_NAME, "containerPort": self.args.container_port, "protocol": "TCP"}
