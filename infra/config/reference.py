@@ -3,15 +3,18 @@
     python -m infra.config.reference sync          # rewrite both from keys.py (run after editing keys.py)
     python -m infra.config.reference markdown      # print the README table
 """
+import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Optional
 
 import yaml
 
 from .keys import KEYS, Key
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+COMMANDS = ("sync", "markdown")
 README_START, README_END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 
 
@@ -44,8 +47,16 @@ def sync() -> None:
     readme.write_text(f"{before}{README_START}\n{markdown_table()}\n{README_END}{after}")
 
 
-if __name__ == "__main__":
-    if sys.argv[1:] == ["sync"]:
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.config.reference", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=COMMANDS,
+                        help="sync: rewrite Pulumi.yaml and the README from keys.py; markdown: print the README table")
+    if parser.parse_args(argv).command == "sync":
         sync()
     else:
         print(markdown_table())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,7 +9,17 @@ import yaml
 
 from infra.render import PROJECT_DIR
 
-KUBERNETES_VERSION = "1.31.0"
+
+
+def _engine_kubernetes_minor() -> str:
+    """The schema of the release the engine tier's API server runs (tools/engine/versions.env), patch level 0."""
+    versions = (PROJECT_DIR / "tools" / "engine" / "versions.env").read_text()
+    release = next(line.split("=", 1)[1] for line in versions.splitlines() if line.startswith("KUBERNETES_VERSION="))
+    major, minor = release.strip().lstrip("v").split(".")[:2]
+    return f"{major}.{minor}.0"
+
+
+KUBERNETES_VERSION = _engine_kubernetes_minor()
 
 
 class _CrdLoader(yaml.SafeLoader):

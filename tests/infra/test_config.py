@@ -156,3 +156,16 @@ def test_readme_configuration_reference_lists_every_key_as_keys_py_declares_it()
     readme = (PROJECT_DIR / "README.md").read_text()
     section = readme.split("<!-- config-reference:start -->\n", 1)[1].split("\n<!-- config-reference:end -->", 1)[0]
     assert section == markdown_table()
+
+
+def test_every_reference_command_the_project_files_name_exists():
+    import re
+
+    from infra.config.reference import COMMANDS, main
+
+    named = {match for path in ("Pulumi.yaml", "README.md", "infra/config/keys.py")
+             for match in re.findall(r"python -m infra\.config\.reference ([a-z-]+)", (PROJECT_DIR / path).read_text())}
+    assert named and named <= set(COMMANDS), f"unknown commands named: {named - set(COMMANDS)}"
+    with pytest.raises(SystemExit) as refused:
+        main(["pulumi-yaml"])
+    assert refused.value.code == 2
