@@ -1,6 +1,8 @@
-"""Starting and stopping the processes the tests run: one bounded readiness poll, one process-group stop."""
+"""Starting and stopping the processes the tests run: a free port, one bounded readiness poll, one process-group
+stop."""
 import os
 import signal
+import socket
 import subprocess
 import time
 from typing import Callable
@@ -8,6 +10,13 @@ from typing import Callable
 import requests
 
 POLL_INTERVAL_S = 0.2
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def wait_until_ok(url: str, *, alive: Callable[[], bool], timeout_s: float, logs: Callable[[], str], what: str) -> None:

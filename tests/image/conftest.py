@@ -1,14 +1,13 @@
 """The image tier: our engine and registry started once per session, stopped by PID at the end, also on failure."""
 import os
-import socket
-import sys
 import time
 
 import pytest
 
 from infra.image import PROJECT_DIR, SERVING, TRACKING, ImageSource
+from tests.processes import free_port
 
-from .harness import MIB, REPO, REPORT, Container, Engine, PushedImage, run_tool, size_budget_mib
+from .harness import MIB, REPORT, Container, Engine, PushedImage, run_tool, size_budget_mib
 
 SETUP_TIMEOUT_S = 1800  # a cold debootstrap on two busy cores; the cached path takes seconds
 BUILD_TIMEOUT_S = 1800  # a cold pip install of the pins; a warm build reuses every layer
@@ -109,8 +108,7 @@ def churn_model_dir(tmp_path_factory):
     """The example churn pipeline logged and registered in a local SQLite MLflow store, its model files exported."""
     import mlflow
 
-    sys.path.insert(0, str(REPO / "examples"))
-    from train_and_register import train_and_register
+    from examples.train_and_register import train_and_register
 
     root = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{root}/mlflow.db"
@@ -129,11 +127,6 @@ def readable_by_everyone(directory: str) -> None:
         for name in files:
             os.chmod(os.path.join(parent, name), 0o644)
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -163,8 +156,7 @@ def serving_container(engine, serving_image, churn_model_dir) -> Container:
 
 @pytest.fixture(scope="session")
 def churn_rows():
-    sys.path.insert(0, str(REPO / "examples"))
-    from train_and_register import make_churn_frame
+    from examples.train_and_register import make_churn_frame
 
     return make_churn_frame(20, seed=7)[0]
 

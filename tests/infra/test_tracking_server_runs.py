@@ -4,7 +4,6 @@ Only what a pod's filesystem provides is moved to a temporary directory (the vol
 and the port is a free one on 127.0.0.1; every flag, every Secret value and the auth config come from the render.
 """
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.processes import stop_group, wait_until_ok
+from tests.processes import free_port, stop_group, wait_until_ok
 
 from infra.k8s.tracking_server import AUTH_CONFIG_PATH, DATA_PATH, METRICS_PATH
 from infra.render import unwrapped
@@ -23,11 +22,6 @@ START_TIMEOUT_SECONDS = 180
 # Generous: password hashing and first-request imports are slow on a busy two-core machine.
 REQUEST_TIMEOUT = 60
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _relocated(value: str, root: Path) -> str:
@@ -56,7 +50,7 @@ def _launch(local_stack, root: Path, port: int):
 @pytest.fixture(scope="module")
 def tracking(local_stack, tmp_path_factory):
     root = tmp_path_factory.mktemp("tracking")
-    port = _free_port()
+    port = free_port()
     process = _launch(local_stack, root, port)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -3,7 +3,6 @@
 Also the cluster-level series that only a cluster's exporters would give Prometheus.
 """
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from tests.processes import stop_group, wait_until_ok
+from tests.processes import free_port, stop_group, wait_until_ok
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,11 +20,6 @@ READY_TIMEOUT_S = 120
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
