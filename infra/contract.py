@@ -5,8 +5,8 @@ identities and returns one Platform value; the Kubernetes layer (infra/k8s/) bui
 which cloud it is on. Differences between targets are data (an object-store URI or none, identity annotations,
 egress rules), never a cloud name.
 """
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -41,8 +41,8 @@ class WorkloadAccounts:
 @dataclass(frozen=True)
 class Registry:
     address: pulumi.Input[str]  # host[:port][/path] that images are pushed to and pulled from
-    username: Optional[pulumi.Input[str]] = None
-    password: Optional[pulumi.Output[str]] = None  # always a Pulumi secret
+    username: pulumi.Input[str] | None = None
+    password: pulumi.Output[str] | None = None  # always a Pulumi secret
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,8 @@ class TrackingStores:
     means artifacts on that volume too. Both are served through the tracking server (--serve-artifacts).
     """
 
-    backend_uri: Optional[pulumi.Output[str]] = None  # always a Pulumi secret: it may carry a password
-    artifact_destination: Optional[pulumi.Input[str]] = None
+    backend_uri: pulumi.Output[str] | None = None  # always a Pulumi secret: it may carry a password
+    artifact_destination: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -85,5 +85,5 @@ class Platform:
     tracking_stores: TrackingStores
     tracking: Workload
     serving: Workload
-    storage_class: Optional[str] = None
-    kubeconfig: Optional[pulumi.Output[str]] = None  # a secret; None when the user's own kubeconfig is used
+    storage_class: str | None = None
+    kubeconfig: pulumi.Output[str] | None = None  # a secret; None when the user's own kubeconfig is used

@@ -10,9 +10,10 @@ import contextvars
 import hashlib
 import json
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 import pulumi
 import yaml
@@ -123,7 +124,8 @@ class _StackMocks(mocks.Mocks):
             state["result"] = "mock-" + hashlib.sha256(args.name.encode()).hexdigest()[:24]
         if args.typ == "docker-build:index:Image":
             repo = str(unwrapped(args.inputs.get("tags", ["mock"])[0])).rsplit(":", 1)[0]
-            state["ref"] = f"{repo}@sha256:{hashlib.sha256(json.dumps(unwrapped(args.inputs), sort_keys=True, default=str).encode()).hexdigest()}"
+            inputs = json.dumps(unwrapped(args.inputs), sort_keys=True, default=str)
+            state["ref"] = f"{repo}@sha256:{hashlib.sha256(inputs.encode()).hexdigest()}"
             state["digest"] = state["ref"].split("@", 1)[1]
         if args.typ.startswith("gcp:"):
             state.setdefault("name", args.name)  # the engine auto-names; mocks bypass the engine
@@ -158,7 +160,7 @@ class _RecordingMonitor(mocks.MockMonitor):
         return response
 
 
-def stack_config(stack: str, overrides: Optional[Mapping[str, Any]] = None,
+def stack_config(stack: str, overrides: Mapping[str, Any] | None = None,
                  project_dir: Path = PROJECT_DIR) -> dict[str, str]:
     """The stack file's values in the project namespace, then the overrides, as strings the way the Pulumi CLI
     passes them."""
@@ -176,7 +178,7 @@ def _as_cli_string(value: Any) -> str:
     return str(value)
 
 
-def run_program(stack: str, values: dict[str, str], program: Optional[Callable[[], dict]] = None) -> Rendered:
+def run_program(stack: str, values: dict[str, str], program: Callable[[], dict] | None = None) -> Rendered:
     """Runs a program (by default the project's own) under mocks with the given config.
 
     The program returns its outputs; the result holds every declared resource and each output resolved.
@@ -221,7 +223,7 @@ def write(rendered: Rendered, out: Path) -> None:
     (out / "resources.json").write_text(json.dumps(inventory, indent=2, sort_keys=True, default=str))
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
     parser.add_argument("--out", type=Path, required=True, help="directory for the manifests and resources.json")

@@ -7,7 +7,7 @@ from .keys import KEYS, NAMESPACE
 from .model import StackConfig, build_config
 from .reader import Reader
 
-__all__ = ["ConfigError", "KEYS", "StackConfig", "load_config", "config_from_values"]
+__all__ = ["KEYS", "ConfigError", "StackConfig", "config_from_values", "load_config"]
 
 
 def load_config() -> StackConfig:

@@ -4,7 +4,6 @@ import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Optional
 
 from .errors import ConfigError
 from .reader import Reader
@@ -114,7 +113,8 @@ def monitoring_config(reader: Reader) -> MonitoringConfig:
         mode=reader.string("monitoring", choices=MONITORING_MODES),
         namespace=reader.dns_label("monitoringNamespace"),
         chart_version=reader.string("monitoringChartVersion", pattern=_VERSION, allowed="a chart version x.y.z"),
-        release=reader.string("monitoringRelease", pattern=_RELEASE, allowed="a Helm release name (lower-case letters, digits, '-'; at most 53)"),
+        release=reader.string("monitoringRelease", pattern=_RELEASE,
+                              allowed="a Helm release name (lower-case letters, digits, '-'; at most 53)"),
         retention=reader.string("prometheusRetention", pattern=_DURATION, allowed="a Prometheus duration such as 12h, 15d or 8w"),
         storage_size=reader.quantity("prometheusStorageSize", "storage")[0],
         prometheus_resources=resources(reader, "prometheus"),
@@ -146,7 +146,7 @@ class GcpConfig:
     min_nodes: int
     max_nodes: int
     spot_nodes: bool
-    gpu: Optional[GpuPoolConfig]
+    gpu: GpuPoolConfig | None
     sql_tier: str
     sql_high_availability: bool
     sql_backups: bool
@@ -162,7 +162,8 @@ def gcp_config(reader: Reader, cloud: str) -> GcpConfig:
     """Validated whatever the cloud, so a typo in a gcp key fails on every stack; the project is needed only on gcp."""
     project = reader.string("gcpProject")
     if (project or cloud == "gcp") and not _GCP_PROJECT.match(project):
-        raise ConfigError("gcpProject", project, "a Google Cloud project ID (6-30 lower-case letters, digits, '-'), required when cloud is gcp")
+        raise ConfigError("gcpProject", project,
+                          "a Google Cloud project ID (6-30 lower-case letters, digits, '-'), required when cloud is gcp")
     region = reader.string("gcpRegion", pattern=_GCP_REGION, allowed="a Google Cloud region such as europe-west1")
     regional = reader.string("gcpClusterLocation", choices=GKE_LOCATIONS) == "regional"
     gpu = gpu_pool_config(reader)
@@ -195,7 +196,7 @@ def gcp_config(reader: Reader, cloud: str) -> GcpConfig:
     )
 
 
-def gpu_pool_config(reader: Reader) -> Optional[GpuPoolConfig]:
+def gpu_pool_config(reader: Reader) -> GpuPoolConfig | None:
     accelerator = reader.string("gcpGpuType")
     if accelerator and not _GCP_ACCELERATOR.match(accelerator):
         raise ConfigError("gcpGpuType", accelerator, "empty or a GKE accelerator type such as nvidia-l4 or nvidia-tesla-t4")
@@ -290,7 +291,8 @@ def image_config(reader: Reader) -> ImageConfig:
     build = reader.boolean("imageBuild")
     prebuilt = reader.string("image")
     if not build and not _IMAGE_REF.match(prebuilt):
-        raise ConfigError("image", prebuilt, "an image reference (registry/repo:tag or registry/repo@sha256:<digest>) when imageBuild is false")
+        raise ConfigError("image", prebuilt,
+                          "an image reference (registry/repo:tag or registry/repo@sha256:<digest>) when imageBuild is false")
     if build and prebuilt:
         raise ConfigError("image", prebuilt, "empty when imageBuild is true (set imageBuild: false to deploy a prebuilt image)")
     repository = reader.string("imageRepository", pattern=_REPOSITORY, allowed="a repository path (lower-case, '/', '.', '_', '-')")
@@ -306,18 +308,21 @@ def tracking_config(reader: Reader) -> TrackingConfig:
     if image and not _IMAGE_REF.match(image):
         raise ConfigError("trackingImage", image, "empty or an image reference (registry/repo:tag or @sha256:<digest>)")
     if image and reader.boolean("imageBuild"):
-        raise ConfigError("trackingImage", image, "empty when imageBuild is true (the stack builds tracking/; set imageBuild: false to deploy a prebuilt image)")
+        raise ConfigError("trackingImage", image, "empty when imageBuild is true "
+                          "(the stack builds tracking/; set imageBuild: false to deploy a prebuilt image)")
     storage_size, _ = reader.quantity("trackingStorageSize", "storage")
     return TrackingConfig(
         namespace=reader.dns_label("trackingNamespace"),
         mlflow_version=version,
         # The -full variant carries the database drivers and object-store clients the cloud stores need.
         image=image or f"ghcr.io/mlflow/mlflow:v{version}-full",
-        image_repository=reader.string("trackingImageRepository", pattern=_REPOSITORY, allowed="a repository path (lower-case, '/', '.', '_', '-')"),
+        image_repository=reader.string("trackingImageRepository", pattern=_REPOSITORY,
+                                       allowed="a repository path (lower-case, '/', '.', '_', '-')"),
         storage_size=storage_size,
         workers=reader.integer("trackingWorkers", 1, 16),
         resources=resources(reader, "tracking"),
-        admin_user=reader.string("mlflowAdminUser", pattern=re.compile(r"^[A-Za-z][\w.-]{0,63}$"), allowed="a user name (letters, digits, '.', '_', '-')"),
+        admin_user=reader.string("mlflowAdminUser", pattern=re.compile(r"^[A-Za-z][\w.-]{0,63}$"),
+                                 allowed="a user name (letters, digits, '.', '_', '-')"),
     )
 
 

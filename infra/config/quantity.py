@@ -1,7 +1,6 @@
 """Kubernetes resource quantities, parsed just enough to validate and compare them."""
 import re
 from decimal import Decimal
-from typing import Optional
 
 _SUFFIXES = {
     "": Decimal(1), "m": Decimal("0.001"),
@@ -13,7 +12,7 @@ _SUFFIXES = {
 _QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 
 
-def parse_quantity(text: str) -> Optional[Decimal]:
+def parse_quantity(text: str) -> Decimal | None:
     """The quantity's value in base units (cores, bytes), or None when it is not a quantity."""
     match = _QUANTITY.match(text)
     if not match:

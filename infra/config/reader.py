@@ -1,8 +1,9 @@
 """Typed, validated access to raw config strings; each failure is one ConfigError line."""
 import json
 import re
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Iterable, Mapping, Optional, Pattern
+from re import Pattern
 
 from .errors import ConfigError
 from .keys import KEYS_BY_NAME
@@ -30,8 +31,8 @@ class Reader:
             return json.dumps(default)
         return str(default)
 
-    def string(self, name: str, *, choices: Optional[Iterable[str]] = None,
-               pattern: Optional[Pattern[str]] = None, allowed: str = "") -> str:
+    def string(self, name: str, *, choices: Iterable[str] | None = None,
+               pattern: Pattern[str] | None = None, allowed: str = "") -> str:
         value = self._text(name)
         if choices is not None and value not in choices:
             raise ConfigError(name, value, f"one of {', '.join(choices)}")

@@ -7,7 +7,6 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import yaml
 
@@ -47,7 +46,7 @@ def sync() -> None:
     readme.write_text(f"{before}{README_START}\n{markdown_table()}\n{README_END}{after}")
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.config.reference", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=COMMANDS,
                         help="sync: rewrite Pulumi.yaml and the README from keys.py; markdown: print the README table")

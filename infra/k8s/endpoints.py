@@ -3,8 +3,8 @@
 Components publish these values; the stack wires one component's value into another's arguments, so no consumer
 needs to know how the provider of a value is built.
 """
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 import pulumi
 
@@ -37,11 +37,11 @@ class ScrapeTarget:
     service_labels: Mapping[str, str]  # a subset of the Service's own labels: what the ServiceMonitor selects
     port_name: str
     path: str = "/metrics"
-    basic_auth: Optional[BasicAuth] = None
-    service: Optional[pulumi.Resource] = None  # created first: the namespace must exist
+    basic_auth: BasicAuth | None = None
+    service: pulumi.Resource | None = None  # created first: the namespace must exist
 
     @classmethod
-    def of(cls, endpoint: ServiceEndpoint, basic_auth: Optional[BasicAuth] = None) -> "ScrapeTarget":
+    def of(cls, endpoint: ServiceEndpoint, basic_auth: BasicAuth | None = None) -> "ScrapeTarget":
         return cls(endpoint.name, endpoint.namespace, endpoint.selector, endpoint.port_name,
                    basic_auth=basic_auth, service=endpoint.service)
 

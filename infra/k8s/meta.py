@@ -1,5 +1,5 @@
 """Kubernetes recommended labels and the object metadata every mlstack object carries."""
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
 PART_OF = "mlstack"
 MANAGED_BY = "pulumi"
@@ -15,14 +15,14 @@ def selector_labels(name: str, component: str) -> dict[str, str]:
     }
 
 
-def labels(name: str, component: str, version: Optional[str] = None) -> dict[str, str]:
+def labels(name: str, component: str, version: str | None = None) -> dict[str, str]:
     result = {**selector_labels(name, component), "app.kubernetes.io/managed-by": MANAGED_BY}
     if version:
         result["app.kubernetes.io/version"] = version[:63]
     return result
 
 
-def metadata(name: str, namespace: Optional[str], object_labels: Mapping[str, str], **extra) -> dict:
+def metadata(name: str, namespace: str | None, object_labels: Mapping[str, str], **extra) -> dict:
     meta = {"name": name, "labels": dict(object_labels), **extra}
     if namespace is not None:
         meta["namespace"] = namespace

@@ -1,6 +1,5 @@
 """The model service: our model server behind a Service, autoscaled, disruption-budgeted, fenced by policy."""
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -43,7 +42,7 @@ class ModelService(pulumi.ComponentResource):
     scrape_target: ScrapeTarget
     workload_name: str
 
-    def __init__(self, name: str, args: ModelServiceArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ModelServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlstack:serving:ModelService", name, None, opts)
         cfg = args.config
         mlflow = args.mlflow.endpoint
@@ -56,7 +55,7 @@ class ModelService(pulumi.ComponentResource):
         credentials = k8s.core.v1.Secret(
             f"{name}-mlflow-credentials",
             metadata=self.unit.metadata("-mlflow"),
-            string_data=dict(zip(CREDENTIAL_KEYS, (args.mlflow.username, args.mlflow.password))),
+            string_data=dict(zip(CREDENTIAL_KEYS, (args.mlflow.username, args.mlflow.password), strict=False)),
             type="Opaque",
             opts=self.unit.in_namespace,
         )

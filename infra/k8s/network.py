@@ -1,5 +1,5 @@
 """NetworkPolicies: deny by default, then allow exactly the paths the platform needs."""
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s

@@ -1,6 +1,6 @@
 """The MLflow tracking server and model registry, with basic auth, Prometheus metrics and hardened pods."""
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -29,7 +29,7 @@ class TrackingServerArgs:
     image: pulumi.Input[str]  # the built digest, or the configured reference as given
     stores: TrackingStores
     workload: Workload
-    storage_class: Optional[str]
+    storage_class: str | None
     client_namespaces: Sequence[str]  # namespaces whose pods may call the server
 
 
@@ -50,7 +50,7 @@ class TrackingServer(pulumi.ComponentResource):
     client_access: ClientAccess
     scrape_target: ScrapeTarget
 
-    def __init__(self, name: str, args: TrackingServerArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: TrackingServerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlstack:tracking:TrackingServer", name, None, opts)
         cfg = args.config
         self.unit = HardenedWorkload(self, name, WorkloadArgs(
@@ -95,7 +95,7 @@ class TrackingServer(pulumi.ComponentResource):
         self.scrape_target = ScrapeTarget.of(self.endpoint, BasicAuth(self.admin_user, self.admin_password))
         self.register_outputs({"url": self.url, "admin_user": self.admin_user, "admin_password": self.admin_password})
 
-    def _data_volume(self, name: str, cfg: TrackingConfig, storage_class: Optional[str]) -> k8s.core.v1.PersistentVolumeClaim:
+    def _data_volume(self, name: str, cfg: TrackingConfig, storage_class: str | None) -> k8s.core.v1.PersistentVolumeClaim:
         return k8s.core.v1.PersistentVolumeClaim(
             f"{name}-data",
             metadata=self.unit.metadata("-data"),
@@ -105,7 +105,7 @@ class TrackingServer(pulumi.ComponentResource):
         )
 
     def _deployment_spec(self, args: TrackingServerArgs, secret: k8s.core.v1.Secret,
-                         volume: Optional[k8s.core.v1.PersistentVolumeClaim]) -> dict[str, object]:
+                         volume: k8s.core.v1.PersistentVolumeClaim | None) -> dict[str, object]:
         auth_file = {"secretName": secret.metadata.name, "items": [{"key": "basic_auth.ini", "path": "basic_auth.ini"}]}
         volumes: list[dict[str, object]] = [hardening.tmp_volume(), {"name": "auth", "secret": auth_file}]
         if volume is not None:

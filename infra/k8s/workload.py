@@ -7,8 +7,8 @@ component that owns it adds what differs between servers: the Deployment and its
 It is a helper, not a ComponentResource: its objects are children of the owning component, so their URNs, and the
 stacks already deployed with them, stay as they were before it existed.
 """
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -31,7 +31,7 @@ class WorkloadArgs:
     callers: Sequence[str]  # namespaces whose pods may call the container port
     egress: Sequence[Mapping[str, object]] = ()  # beyond cluster DNS and what the platform adds
     service_type: str = "ClusterIP"
-    version: Optional[str] = None  # the app.kubernetes.io/version label, when it names what runs
+    version: str | None = None  # the app.kubernetes.io/version label, when it names what runs
 
 
 class HardenedWorkload:
@@ -58,7 +58,7 @@ class HardenedWorkload:
         return metadata(self.name + suffix, self.namespace, self.labels, **extra)
 
     def pod_template(self, containers: list[dict[str, object]], volumes: list[dict[str, object]],
-                     annotations: Optional[Mapping[str, str]] = None, grace_seconds: int = 30) -> dict[str, object]:
+                     annotations: Mapping[str, str] | None = None, grace_seconds: int = 30) -> dict[str, object]:
         """A pod template under this workload's account, labels and platform placement, hardened."""
         template_metadata: dict[str, object] = {"labels": {**self.labels, **self.args.platform.identity.pod_labels}}
         if annotations:

@@ -4,8 +4,8 @@ import re
 import pulumi
 
 from infra.config.model import ImageConfig
-from infra.image import PROJECT_DIR, SERVING, ContainerImage, ContainerImageArgs, context_hash
 from infra.contract import Registry
+from infra.image import PROJECT_DIR, SERVING, ContainerImage, ContainerImageArgs, context_hash
 from infra.render import is_secret, run_program, stack_config, unwrapped
 
 IMAGE_TYPE = "docker-build:index:Image"

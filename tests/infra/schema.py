@@ -10,7 +10,6 @@ import yaml
 from infra.render import PROJECT_DIR
 
 
-
 def _engine_kubernetes_minor() -> str:
     """The schema of the release the engine tier's API server runs (tools/engine/versions.env), patch level 0."""
     versions = (PROJECT_DIR / "tools" / "engine" / "versions.env").read_text()

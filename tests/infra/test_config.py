@@ -1,7 +1,8 @@
 """Every configuration rule: good values load, each bad value fails with one line naming key, value and what is allowed."""
 import pytest
 import yaml
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from infra.config import ConfigError, config_from_values
 from infra.config.keys import KEYS

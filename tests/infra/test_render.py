@@ -26,7 +26,7 @@ def _object_files(out):
 
 
 def test_every_rendered_object_validates_strictly_against_the_kubernetes_or_crd_schema(rendered_dir):
-    stack, out = rendered_dir
+    _stack, out = rendered_dir
     files = _object_files(out)
     assert len(files) >= 15
     for path in files:
@@ -41,7 +41,8 @@ def test_inventory_lists_every_resource_with_type_name_parent_and_inputs(rendere
     assert {"mlstack:serving:ModelService", "mlstack:tracking:TrackingServer", "kubernetes:apps/v1:Deployment"} <= types
     for resource in inventory["resources"]:
         assert resource["name"] and resource["parent"].startswith("urn:pulumi:") and "inputs" in resource
-    kubernetes_objects = [r for r in inventory["resources"] if r["type"].startswith("kubernetes:") and not r["type"].startswith("kubernetes:helm")]
+    kubernetes_objects = [r for r in inventory["resources"]
+                          if r["type"].startswith("kubernetes:") and not r["type"].startswith("kubernetes:helm")]
     assert len(_object_files(out)) == len(kubernetes_objects)
 
 
@@ -60,5 +61,5 @@ def test_a_bad_config_value_stops_the_render_with_one_line(tmp_path):
 def test_a_custom_resource_with_an_unknown_field_is_rejected(local_stack):
     monitor = next(o for o in local_stack.kubernetes_objects() if o["kind"] == "ServiceMonitor")
     validate(monitor)
-    with pytest.raises(Exception, match="endpoints|Additional properties"):
+    with pytest.raises(Exception, match=r"endpoints|Additional properties"):
         validate({**monitor, "spec": {**monitor["spec"], "endpointz": []}})

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.processes import free_port, stop_group, wait_until_ok
-
 from infra.k8s.tracking_server import AUTH_CONFIG_PATH, DATA_PATH, METRICS_PATH
 from infra.render import unwrapped
+from tests.processes import free_port, stop_group, wait_until_ok
 
 from .conftest import one
 
@@ -42,9 +41,9 @@ def _launch(local_stack, root: Path, port: int):
     command[command.index("--port") + 1] = str(port)
     (root / "data").mkdir()
     executable = str(Path(sys.executable).with_name(command[0]))
-    log = open(root / "mlflow.log", "w")
-    return subprocess.Popen([executable, *command[1:]], env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
-                            cwd=root, start_new_session=True)
+    with open(root / "mlflow.log", "w") as log:  # the server keeps its own copy of the descriptor
+        return subprocess.Popen([executable, *command[1:]], env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+                                cwd=root, start_new_session=True)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +81,8 @@ def test_in_cluster_service_names_pass_the_host_check_and_others_do_not(tracking
     base, admin = tracking
     for host in ("mlflow.mlflow.svc.cluster.local:5000", "mlflow.mlflow:5000", "mlflow"):
         assert requests.get(base + SEARCH, auth=admin, headers={"Host": host}, timeout=REQUEST_TIMEOUT).status_code == 200, host
-    assert requests.get(base + SEARCH, auth=admin, headers={"Host": "attacker.example:5000"}, timeout=REQUEST_TIMEOUT).status_code in (400, 403)
+    forged = requests.get(base + SEARCH, auth=admin, headers={"Host": "attacker.example:5000"}, timeout=REQUEST_TIMEOUT)
+    assert forged.status_code in (400, 403)
 
 
 def test_metrics_are_exposed_to_authenticated_scrapers(tracking):

@@ -1,6 +1,6 @@
 """The stack under mocks with monitoring settings, and what its monitoring objects say."""
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,7 @@ from infra.render import Declared, Rendered, run_program, stack_config, unwrappe
 MONITORING_TYPE = "mlstack:monitoring:Monitoring"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _render(overrides: tuple[tuple[str, str], ...]) -> Rendered:
     return run_program("local", {**stack_config("local"), **dict(overrides)})
 

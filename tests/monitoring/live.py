@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
+import yaml
 
 from tests.processes import free_port, stop_group, wait_until_ok
-import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 120
@@ -44,7 +44,8 @@ class LocalProcess:
     ready_path = "/"
 
     def start(self):
-        self.log = open(self.workdir / f"{self.name}.log", "w+")
+        # Open for the process's whole life: logs() reads it back when a test fails.
+        self.log = open(self.workdir / f"{self.name}.log", "w+")  # noqa: SIM115
         self.process = subprocess.Popen(self.command(), cwd=REPO, env=self.environment(), stdout=self.log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
         return self

@@ -1,6 +1,7 @@
 """The gcp config section: good values load, each bad value fails with one line naming key, value and what is allowed."""
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from infra.config import ConfigError, config_from_values
 from infra.config.keys import KEYS

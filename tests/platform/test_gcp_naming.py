@@ -1,7 +1,8 @@
 """Names Google Cloud makes us choose are valid and distinct for every stack name Pulumi accepts."""
 import re
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from infra.platform.gcp.naming import repository_id, service_account_id, stack_slug
 

@@ -6,8 +6,21 @@ import yaml
 
 from infra.render import is_secret, unwrapped
 
-from .conftest import (BUCKET, BUCKET_MEMBER, CLUSTER, NODE_POOL, PROJECT_MEMBER, SERVICE_ACCOUNT, SERVICE_ACCOUNT_MEMBER,
-                       SQL_INSTANCE, kubernetes_object, named, only, plain, render)
+from .conftest import (
+    BUCKET,
+    BUCKET_MEMBER,
+    CLUSTER,
+    NODE_POOL,
+    PROJECT_MEMBER,
+    SERVICE_ACCOUNT,
+    SERVICE_ACCOUNT_MEMBER,
+    SQL_INSTANCE,
+    kubernetes_object,
+    named,
+    only,
+    plain,
+    render,
+)
 
 STACKS = ("dev", "prod")
 
@@ -259,7 +272,8 @@ def test_mlflow_gets_its_own_database_and_user_with_a_generated_secret_password(
 
 def test_the_mlflow_identity_administers_bucket_objects_and_is_a_cloud_sql_client(dev):
     member = "serviceAccount:mls-dev-mlflow@mock-project.iam.gserviceaccount.com"
-    assert named(dev, BUCKET_MEMBER, "mlflow-bucket") == {"bucket": "mlflow-stores-artifacts", "role": "roles/storage.objectAdmin", "member": member}
+    expected = {"bucket": "mlflow-stores-artifacts", "role": "roles/storage.objectAdmin", "member": member}
+    assert named(dev, BUCKET_MEMBER, "mlflow-bucket") == expected
     assert named(dev, PROJECT_MEMBER, "mlflow-cloudsql-client")["member"] == member
 
 
@@ -287,7 +301,7 @@ def test_the_kubernetes_service_accounts_are_annotated_with_their_google_service
 # What the Kubernetes layer receives
 
 def test_the_tracking_server_gets_a_secret_postgres_uri_and_a_gs_artifact_destination(dev):
-    string_data = [r for r in dev.of_type("kubernetes:core/v1:Secret") if r.name == "tracking-secret"][0].inputs["stringData"]
+    string_data = next(r for r in dev.of_type("kubernetes:core/v1:Secret") if r.name == "tracking-secret").inputs["stringData"]
     assert is_secret(string_data) or is_secret(string_data["MLFLOW_BACKEND_STORE_URI"])
     password = unwrapped(dev.of_type("gcp:sql/user:User")[0].inputs["password"])
     expected = f"postgresql://mlflow:{password}@10.16.0.3:5432/mlflow?sslmode=require"
@@ -303,13 +317,14 @@ CLOUD_EGRESS = {("169.254.169.254/32", 80), ("169.254.169.252/32", 988), ("199.3
 @pytest.mark.parametrize("policy,database", [("mlflow", {("10.16.0.3/32", 5432)}), ("model-server", set())])
 def test_pods_reach_the_metadata_server_and_private_google_apis_and_only_mlflow_reaches_the_database(dev, policy, database):
     egress = kubernetes_object(dev, "NetworkPolicy", policy)["spec"]["egress"]
-    cloud_rules = {(rule["to"][0]["ipBlock"]["cidr"], rule["ports"][0]["port"]) for rule in egress if "to" in rule and "ipBlock" in rule["to"][0]}
+    cloud_rules = {(rule["to"][0]["ipBlock"]["cidr"], rule["ports"][0]["port"])
+                   for rule in egress if "to" in rule and "ipBlock" in rule["to"][0]}
     assert cloud_rules == CLOUD_EGRESS | database
 
 
 def test_a_gpu_pool_hosts_the_model_service_and_only_the_model_service(tmp_path):
-    from tests.infra.conftest import one
     from infra.render import run_program, stack_config
+    from tests.infra.conftest import one
 
     rendered = run_program("dev", {**stack_config("dev"), "gcpGpuType": "nvidia-l4", "gcpGpuCount": "2"})
     serving = one(rendered, "Deployment", "model-server")["spec"]["template"]["spec"]

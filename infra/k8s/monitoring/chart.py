@@ -1,5 +1,4 @@
 """kube-prometheus-stack: where the chart comes from and the values this stack sets on it."""
-from typing import Optional
 
 from ...config.model import MonitoringConfig
 
@@ -17,14 +16,14 @@ def grafana_service_name(release: str) -> str:
     return release if "grafana" in release else f"{release}-grafana"
 
 
-def values(config: MonitoringConfig, grafana_admin_secret: str, storage_class: Optional[str]) -> dict:
+def values(config: MonitoringConfig, grafana_admin_secret: str, storage_class: str | None) -> dict:
     return {
         "prometheus": {"prometheusSpec": _prometheus_spec(config, storage_class)},
         "grafana": _grafana(grafana_admin_secret),
     }
 
 
-def _prometheus_spec(config: MonitoringConfig, storage_class: Optional[str]) -> dict:
+def _prometheus_spec(config: MonitoringConfig, storage_class: str | None) -> dict:
     claim = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": config.storage_size}}}
     if storage_class:
         claim["storageClassName"] = storage_class

@@ -1,17 +1,16 @@
 """Monitoring: kube-prometheus-stack (or an existing Prometheus Operator) plus this stack's monitoring objects."""
 import json
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from ...config.model import MonitoringConfig
+from ..endpoints import ScrapeTarget
 from ..meta import labels, metadata
 from . import chart, dashboard, rules
 from .scope import ModelScope, Objectives, TrackingScope
-from ..endpoints import ScrapeTarget
 from .scrape import API_VERSION, service_monitor
 
 INSTALL = "kube-prometheus-stack"
@@ -26,7 +25,7 @@ class MonitoringArgs:
     model: ScrapeTarget
     model_workload: str  # the Deployment and HorizontalPodAutoscaler name
     tracking: ScrapeTarget
-    storage_class: Optional[str] = None
+    storage_class: str | None = None
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -35,8 +34,8 @@ class Monitoring(pulumi.ComponentResource):
     The objects: ServiceMonitors for the model and tracking servers, one PrometheusRule, one dashboard ConfigMap.
     """
 
-    grafana_url: Optional[pulumi.Output[str]]
-    grafana_admin_password: Optional[pulumi.Output[str]]
+    grafana_url: pulumi.Output[str] | None
+    grafana_admin_password: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions = None):
         super().__init__("mlstack:monitoring:Monitoring", name, None, opts)

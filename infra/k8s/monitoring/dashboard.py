@@ -61,7 +61,8 @@ def _rows(model: ModelScope) -> list[tuple[str, list]]:
             _model_table(service),
             _series("Batch size (requests per model call)", "short",
                     _query(f"{rules.BATCH_SIZE}{{{service}}}", "mean"),
-                    _query(f"histogram_quantile(0.95, sum by (le) (rate(mlstack_batch_size_bucket{{{service}}}[$__rate_interval])))", "p95")),
+                    _query("histogram_quantile(0.95, sum by (le) "
+                           f"(rate(mlstack_batch_size_bucket{{{service}}}[$__rate_interval])))", "p95")),
             _series("Rows predicted/s", "short", _query(f"{rules.ROWS}{{{service}}}", "rows/s")),
             _stat("Pods with the model loaded", _query(f"sum(mlstack_model_ready{{{service}}})", "ready")),
         ]),
@@ -84,7 +85,7 @@ def _query(expr: str, legend: str) -> prometheus.Dataquery:
 
 def _series(title: str, unit: str, *targets: prometheus.Dataquery) -> timeseries.Panel:
     panel = timeseries.Panel().title(title).unit(unit).min(0).height(8).span(_WIDTH // 2).datasource(_DATASOURCE)
-    for ref_id, target in zip("ABCDEFGH", targets):
+    for ref_id, target in zip("ABCDEFGH", targets, strict=False):
         panel = panel.with_target(target.ref_id(ref_id))
     return panel
 

@@ -140,7 +140,8 @@ def _autoscaler_at_max(model: ModelScope) -> dict:
         f"{on} (kube_horizontalpodautoscaler_status_current_replicas{{{model.autoscaler_matchers()}}})\n"
         f"  >= {on} (kube_horizontalpodautoscaler_spec_max_replicas{{{model.autoscaler_matchers()}}})",
         "15m", "warning",
-        "Model service autoscaler {{ $labels.horizontalpodautoscaler }} in {{ $labels.namespace }} is pinned at {{ $value }} replicas, its maximum.",
+        "Model service autoscaler {{ $labels.horizontalpodautoscaler }} in {{ $labels.namespace }} "
+        "is pinned at {{ $value }} replicas, its maximum.",
         "The service cannot scale further: more load will raise latency and then errors. "
         "Check: requests/s and CPU per pod on the dashboard (a traffic surge or a slower model version); "
         "raise maxReplicas if the cluster has room, or cpuRequest if pods are throttled; "

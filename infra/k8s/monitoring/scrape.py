@@ -1,5 +1,5 @@
 """ServiceMonitors: which Services Prometheus scrapes, on which port and path, with which credentials."""
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s

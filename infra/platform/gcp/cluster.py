@@ -1,7 +1,6 @@
 """The GKE cluster: private nodes, Workload Identity, Dataplane V2, shielded nodes, and its node pools."""
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_gcp as gcp
@@ -36,7 +35,7 @@ class GkeCluster(pulumi.ComponentResource):
     cluster: gcp.container.Cluster
     node_account: gcp.serviceaccount.Account
     general_pool: gcp.container.NodePool
-    gpu_pool: Optional[gcp.container.NodePool]
+    gpu_pool: gcp.container.NodePool | None
     kubeconfig: pulumi.Output[str]
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions = None):

@@ -1,6 +1,6 @@
 """A Google service account that exactly one Kubernetes service account may act as (Workload Identity)."""
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import pulumi
 import pulumi_gcp as gcp
