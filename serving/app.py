@@ -21,6 +21,12 @@ from serving.source import ModelSource
 log = logging.getLogger("serving")
 
 
+def one_line(error: BaseException) -> str:
+    """The error's type and the first line of its message, which may be empty."""
+    first = next(iter(str(error).splitlines()), "")
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
 def _health_routes(predictor: Predictor) -> dict[str, object]:
     async def alive(request: Request) -> Response:
         return Response(b"\n", 200, media_type="application/json")
@@ -70,7 +76,7 @@ def create_app(settings: Settings, source: ModelSource) -> ExactPaths:
         try:
             await predictor.start()
         except Exception as error:
-            log.error("cannot load model %s: %s: %s", source.uri, type(error).__name__, str(error).splitlines()[0])
+            log.error("cannot load model %s: %s", source.uri, one_line(error))
             raise
         log.info("serving %s (version %s) on %s:%d", source.name, source.version or "-", settings.host, settings.port)
         try:

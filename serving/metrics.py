@@ -1,13 +1,15 @@
 """Prometheus metrics, shared by every worker process through prometheus-client's multiprocess mode.
 
-PROMETHEUS_MULTIPROC_DIR must be set before this module is first imported (serving.__main__ does it).
+PROMETHEUS_MULTIPROC_DIR must be set before this module is first imported (serving.__main__ does it).  Without it
+(the app driven in process by a test) the metrics are this process's alone.
 """
 
 import os
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
 
+_MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR" in os.environ
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
@@ -33,6 +35,8 @@ model_ready = Gauge("mlstack_model_ready", "1 when every live worker has its mod
 
 def render() -> tuple[bytes, str]:
     """Every worker's values, merged, in the Prometheus text format."""
+    if not _MULTIPROCESS:
+        return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     return generate_latest(registry), CONTENT_TYPE_LATEST
@@ -40,4 +44,5 @@ def render() -> tuple[bytes, str]:
 
 def forget_this_process() -> None:
     """Drop this worker's live gauges so a stopped worker no longer counts as in progress or ready."""
-    multiprocess.mark_process_dead(os.getpid())
+    if _MULTIPROCESS:
+        multiprocess.mark_process_dead(os.getpid())

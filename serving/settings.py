@@ -1,11 +1,15 @@
-"""Command line and environment: every flag can also be set by the variable named in its help."""
+"""The model server's settings: one table gives each its field, flags, environment variable, type, default and
+meaning.  The command-line parser is built from it, and `environment()` renders it back into the variables a
+container needs, so the stack and the server cannot name a setting differently."""
 
 import argparse
+import math
 import os
 from dataclasses import dataclass
+from typing import Any, Callable, Mapping
 
-TRUE_WORDS = {"1", "true", "yes", "on"}
-FALSE_WORDS = {"0", "false", "no", "off"}
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -31,13 +35,97 @@ class Settings:
         return self.max_batch_size if self.batching else 1
 
 
-def _flag(env: dict[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    if raw.lower() in TRUE_WORDS | FALSE_WORDS:
-        return raw.lower() in TRUE_WORDS
-    raise SystemExit(f"{name}={raw!r}: expected one of {sorted(TRUE_WORDS | FALSE_WORDS)}")
+@dataclass(frozen=True)
+class Setting:
+    """One row of the table.  `default` None means unset (the parser decides, or the value stays None)."""
+
+    field: str
+    flags: tuple[str, ...]
+    variable: str
+    type: type
+    default: Any
+    meaning: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] | None = None
+
+    def read(self, raw: str) -> Any:
+        """The value of the variable's text; ValueError says what is allowed."""
+        if self.type is bool:
+            if raw.lower() not in TRUE_WORDS + FALSE_WORDS:
+                raise ValueError(f"expected one of {sorted(TRUE_WORDS + FALSE_WORDS)}")
+            return raw.lower() in TRUE_WORDS
+        try:
+            value = self.type(raw)
+        except ValueError:
+            raise ValueError(f"expected {'an integer' if self.type is int else 'a number'}") from None
+        self.check(value)
+        return value
+
+    def check(self, value: Any) -> None:
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"expected one of {list(self.choices)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("expected a finite number")
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(f"expected at least {self.minimum:g}")
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(f"expected at most {self.maximum:g}")
+
+    def render(self, value: Any) -> str:
+        """The text `read` turns back into `value`; ValueError if `value` is not of this setting's type."""
+        accepted = (int, float) if self.type is float else (self.type,)
+        if not isinstance(value, accepted) or (isinstance(value, bool) and self.type is not bool):
+            raise ValueError(f"setting {self.field}: {value!r} is not a {self.type.__name__}")
+        try:
+            self.check(value)
+        except ValueError as error:
+            raise ValueError(f"setting {self.field}: {value!r}: {error}") from None
+        if self.type is bool:
+            return "true" if value else "false"
+        return repr(value) if isinstance(value, float) else str(value)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("model_uri", ("--model-uri", "-m"), "MODEL_URI", str, None,
+            "models:/name@alias, models:/name/3, runs:/id/path or a path"),
+    Setting("host", ("--host", "-H"), "HOST", str, "127.0.0.1", "bind address"),
+    Setting("port", ("--port", "-p"), "PORT", int, 8080, "bind port", minimum=0, maximum=65535),
+    Setting("workers", ("--workers", "-w"), "WORKERS", int, 1, "worker processes", minimum=1),
+    Setting("model_name", ("--model-name",), "MODEL_NAME", str, None,
+            "name in /version and V2 paths; default: the registered name or the directory's"),
+    Setting("batching", ("--batching",), "BATCHING", bool, True, "combine concurrent requests into one model call"),
+    Setting("max_batch_size", ("--max-batch-size",), "MAX_BATCH_SIZE", int, 64, "most requests in one model call",
+            minimum=1),
+    Setting("max_batch_wait_ms", ("--max-batch-wait-ms",), "MAX_BATCH_WAIT_MS", float, 0.0,
+            "how long an idle model waits for more requests; 0 never delays a lone request", minimum=0),
+    Setting("request_timeout", ("--request-timeout",), "REQUEST_TIMEOUT_SECONDS", float, 60.0,
+            "seconds before a prediction answers 504", minimum=0),
+    Setting("max_body_bytes", ("--max-body-bytes",), "MAX_BODY_BYTES", int, 16 * 1024 * 1024,
+            "larger request bodies answer 413", minimum=1),
+    Setting("access_log", ("--access-log",), "ACCESS_LOG", bool, True, "one JSON line per request"),
+    Setting("load_retries", ("--load-retries",), "MODEL_LOAD_RETRIES", int, 3,
+            "attempts to fetch the model before giving up", minimum=1),
+    Setting("graceful_timeout", ("--graceful-timeout",), "GRACEFUL_TIMEOUT_SECONDS", float, 30.0,
+            "seconds to finish in-flight requests after SIGTERM", minimum=0),
+    Setting("numeric_threads", ("--numeric-threads",), "NUMERIC_THREADS", int, None,
+            "BLAS/OpenMP threads per worker; default: usable cores / workers", minimum=1),
+    Setting("requirements_check", ("--requirements-check",), "REQUIREMENTS_CHECK", str, "warn",
+            "the model's requirements.txt against the installed packages: strict (fail), warn or off",
+            choices=("strict", "warn", "off")),
+)
+BY_FIELD = {setting.field: setting for setting in SETTINGS}
+
+
+def environment(values: Mapping[str, object]) -> dict[str, str]:
+    """The environment variables that make parse_settings() yield these values; keys are Settings field names."""
+    rendered = {}
+    for field, value in values.items():
+        if field not in BY_FIELD:
+            raise KeyError(f"unknown model server setting {field!r}; known: {sorted(BY_FIELD)}")
+        setting = BY_FIELD[field]
+        rendered[setting.variable] = setting.render(value)
+    return rendered
 
 
 def _default_numeric_threads(workers: int) -> int:
@@ -45,45 +133,46 @@ def _default_numeric_threads(workers: int) -> int:
     return max(1, len(os.sched_getaffinity(0)) // workers)
 
 
-def build_parser(env: dict[str, str]) -> argparse.ArgumentParser:
+def _flag_reader(setting: Setting) -> Callable[[str], Any]:
+    """argparse's `type`: its ValueError becomes argparse's one-line 'invalid value' error."""
+    def read(raw: str) -> Any:
+        try:
+            return setting.read(raw)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(f"{raw!r}: {error}") from None
+    return read
+
+
+def _help(setting: Setting) -> str:
+    default = "" if setting.default is None else f"; default {setting.default}"
+    return f"{setting.meaning} ({setting.variable}{default})"
+
+
+def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m serving", description="Serve one MLflow model over HTTP.")
-    add = parser.add_argument
-    add("--model-uri", "-m", default=env.get("MODEL_URI"), help="models:/name@alias, runs:/id/path or a path (MODEL_URI)")
-    add("--host", "-H", default=env.get("HOST", "127.0.0.1"), help="bind address (HOST)")
-    add("--port", "-p", type=int, default=int(env.get("PORT", "8080")), help="bind port (PORT)")
-    add("--workers", "-w", type=int, default=int(env.get("WORKERS", "1")), help="worker processes (WORKERS)")
-    add("--model-name", default=env.get("MODEL_NAME"), help="name in /version and V2 paths (MODEL_NAME)")
-    add("--batching", action=argparse.BooleanOptionalAction, default=_flag(env, "BATCHING", True),
-        help="combine concurrent requests into one model call (BATCHING)")
-    add("--max-batch-size", type=int, default=int(env.get("MAX_BATCH_SIZE", "64")),
-        help="most requests in one model call (MAX_BATCH_SIZE)")
-    add("--max-batch-wait-ms", type=float, default=float(env.get("MAX_BATCH_WAIT_MS", "0")),
-        help="how long an idle model waits for more requests; 0 never delays a lone request (MAX_BATCH_WAIT_MS)")
-    add("--request-timeout", type=float, default=float(env.get("REQUEST_TIMEOUT_SECONDS", "60")),
-        help="seconds before a prediction answers 504 (REQUEST_TIMEOUT_SECONDS)")
-    add("--max-body-bytes", type=int, default=int(env.get("MAX_BODY_BYTES", str(16 * 1024 * 1024))),
-        help="larger request bodies answer 413 (MAX_BODY_BYTES)")
-    add("--access-log", action=argparse.BooleanOptionalAction, default=_flag(env, "ACCESS_LOG", True),
-        help="one JSON line per request (ACCESS_LOG)")
-    add("--load-retries", type=int, default=int(env.get("MODEL_LOAD_RETRIES", "3")),
-        help="attempts to fetch the model before giving up (MODEL_LOAD_RETRIES)")
-    add("--graceful-timeout", type=float, default=float(env.get("GRACEFUL_TIMEOUT_SECONDS", "30")),
-        help="seconds to finish in-flight requests after SIGTERM (GRACEFUL_TIMEOUT_SECONDS)")
-    add("--numeric-threads", type=int, default=int(env["NUMERIC_THREADS"]) if "NUMERIC_THREADS" in env else None,
-        help="BLAS/OpenMP threads per worker; default: usable cores / workers (NUMERIC_THREADS)")
-    add("--requirements-check", choices=["strict", "warn", "off"], default=env.get("REQUIREMENTS_CHECK", "warn"),
-        help="the model's requirements.txt vs installed packages: fail, warn or skip (REQUIREMENTS_CHECK)")
+    for setting in SETTINGS:
+        default = setting.default
+        if setting.variable in env:
+            try:
+                default = setting.read(env[setting.variable])
+            except ValueError as error:
+                parser.error(f"{setting.variable}={env[setting.variable]!r}: {error}")
+        options: dict[str, Any] = {"dest": setting.field, "default": default, "help": _help(setting)}
+        if setting.type is bool:
+            options["action"] = argparse.BooleanOptionalAction
+        else:
+            options["type"] = _flag_reader(setting)
+            options["metavar"] = setting.variable
+        parser.add_argument(*setting.flags, **options)
     return parser
 
 
-def parse_settings(argv: list[str] | None = None, env: dict[str, str] | None = None) -> Settings:
-    env = dict(os.environ) if env is None else env
+def parse_settings(argv: list[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
     parser = build_parser(env)
     args = parser.parse_args(argv)
     if not args.model_uri:
         parser.error("a model is required: --model-uri or MODEL_URI")
-    if args.workers < 1 or args.max_batch_size < 1:
-        parser.error("--workers and --max-batch-size must be at least 1")
     if args.numeric_threads is None:
         args.numeric_threads = _default_numeric_threads(args.workers)
     return Settings(**vars(args))

@@ -1,12 +1,11 @@
-"""Shared fixtures: real models logged to a temporary SQLite MLflow store, and real server processes."""
+"""Shared fixtures: real models logged to a temporary SQLite MLflow store, real server processes, and the same
+app driven in process."""
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `serving`
-from serving_testkit import REPO, STARTED, start_server  # noqa: E402
+from tests.serving.testkit import STARTED, InProcessServer, example_pipeline, start_server
 
 
 @pytest.hookimpl(wrapper=True)
@@ -25,9 +24,7 @@ def mlflow_store(tmp_path_factory) -> str:
     import pandas as pd
     from mlflow.models import infer_signature
 
-    sys.path.insert(0, str(REPO / "examples"))
-    from train_and_register import train_and_register
-
+    train_and_register = example_pipeline().train_and_register
     root = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{root}/mlflow.db"
     mlflow.set_tracking_uri(uri)
@@ -53,10 +50,7 @@ def churn_model(mlflow_store):
 
 @pytest.fixture(scope="session")
 def churn_rows():
-    sys.path.insert(0, str(REPO / "examples"))
-    from train_and_register import make_churn_frame
-
-    frame, _ = make_churn_frame(40, seed=7)
+    frame, _ = example_pipeline().make_churn_frame(40, seed=7)
     return frame
 
 
@@ -73,3 +67,43 @@ def faulty_server(mlflow_store, tmp_path_factory):
     server = start_server(tmp_path_factory, mlflow_store, "--model-uri", "models:/faulty/1", "--request-timeout", "2")
     yield server
     server.stop()
+
+
+def in_process_server(tmp_path_factory, model_uri: str, *args: str) -> InProcessServer:
+    from serving.app import create_app
+    from serving.settings import parse_settings
+    from serving.source import fetch_model
+
+    settings = parse_settings(["--model-uri", model_uri, *args], env={})
+    source = fetch_model(model_uri, str(tmp_path_factory.mktemp("model")), attempts=1)
+    return InProcessServer(create_app(settings, source)).start()
+
+
+@pytest.fixture(scope="session")
+def churn_app(mlflow_store, tmp_path_factory):
+    """The churn model's app in this process, with the same settings as churn_server."""
+    server = in_process_server(tmp_path_factory, "models:/churn@champion", "--max-body-bytes", "200000")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def faulty_app(mlflow_store, tmp_path_factory):
+    server = in_process_server(tmp_path_factory, "models:/faulty/1", "--request-timeout", "2")
+    yield server
+    server.stop()
+
+
+# A test that takes `churn` or `faulty` runs twice: against the real server process, and in process (marker
+# `in_process`, the fast tier: `pytest -m in_process tests/serving`).
+BOTH = ["process", pytest.param("in_process", marks=pytest.mark.in_process)]
+
+
+@pytest.fixture(params=BOTH)
+def churn(request):
+    return request.getfixturevalue("churn_server" if request.param == "process" else "churn_app")
+
+
+@pytest.fixture(params=BOTH)
+def faulty(request):
+    return request.getfixturevalue("faulty_server" if request.param == "process" else "faulty_app")

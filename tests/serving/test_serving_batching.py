@@ -11,7 +11,7 @@ import requests
 from serving.batching import Batcher
 from serving.model import Job
 from serving.tabular import TabularInput
-from serving_testkit import scrape, start_server, wait_for_in_progress
+from tests.serving.testkit import scrape, start_server, wait_for_in_progress
 
 
 def batch_totals(server) -> tuple[float, float]:

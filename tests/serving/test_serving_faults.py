@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from serving_testkit import PYTHON, REPO, free_port, serving_env, start_server, wait_for_in_progress
+from tests.serving.testkit import (
+    PYTHON, REPO, InProcessServer, free_port, serving_env, start_server, wait_for_in_progress,
+)
 
 
 def post(server, x: float, action: str) -> requests.Response:
@@ -95,3 +97,21 @@ def test_a_model_file_that_cannot_be_loaded_fails_start_up_with_one_line(local_m
     assert result.returncode != 0
     [line] = cannot_load_lines(result)
     assert "BadZipFile" in line
+
+
+def test_a_load_failure_with_an_empty_message_is_reported_by_its_type(tmp_path, caplog):
+    import mlflow.pyfunc
+
+    from serving.app import create_app
+    from serving.settings import parse_settings
+    from serving.source import fetch_model
+
+    model_dir = tmp_path / "unloadable"
+    mlflow.pyfunc.save_model(str(model_dir), python_model=str(Path(__file__).with_name("unloadable_model.py")))
+    settings = parse_settings(["--model-uri", str(model_dir)], env={})
+    app = InProcessServer(create_app(settings, fetch_model(str(model_dir), str(tmp_path / "copy"), attempts=1)))
+    with pytest.raises(RuntimeError, match="lifespan startup failed"):
+        app.start()
+    app.stop_loop()
+    [line] = [record.getMessage() for record in caplog.records if "cannot load model" in record.getMessage()]
+    assert line == f"cannot load model {model_dir}: RuntimeError"

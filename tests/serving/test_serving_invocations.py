@@ -1,18 +1,17 @@
-"""POST /invocations against the real server: every input format MLflow accepts, every error shape."""
+"""POST /invocations, against the real server and in process: every input format MLflow accepts, every error shape."""
 
 import io
 import json
 
 import pandas as pd
 import pytest
-import requests
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-def invoke(server, payload, headers=JSON_HEADERS) -> requests.Response:
+def invoke(server, payload, headers=JSON_HEADERS):
     body = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
-    return requests.post(f"{server.url}/invocations", data=body, headers=headers, timeout=30)
+    return server.post("/invocations", content=body, headers=headers)
 
 
 @pytest.fixture(scope="module")
@@ -37,47 +36,47 @@ def split(frame: pd.DataFrame) -> dict:
     pytest.param(lambda f: {"inputs": {c: f[c].tolist() for c in f.columns}}, id="inputs_columns"),
     pytest.param(lambda f: {"dataframe_split": split(f[list(reversed(f.columns))])}, id="columns_in_any_order"),
 ])
-def test_every_json_format_predicts_like_the_model_itself(churn_server, churn_rows, expected, make_payload):
-    response = invoke(churn_server, make_payload(churn_rows))
+def test_every_json_format_predicts_like_the_model_itself(churn, churn_rows, expected, make_payload):
+    response = invoke(churn, make_payload(churn_rows))
     assert response.status_code == 200, response.text
     assert response.json() == {"predictions": expected}
 
 
-def test_csv_body_predicts_like_the_model_itself(churn_server, churn_rows, expected):
-    response = invoke(churn_server, churn_rows.to_csv(index=False), {"Content-Type": "text/csv"})
+def test_csv_body_predicts_like_the_model_itself(churn, churn_rows, expected):
+    response = invoke(churn, churn_rows.to_csv(index=False), {"Content-Type": "text/csv"})
     assert response.status_code == 200, response.text
     assert response.json() == {"predictions": expected}
 
 
-def test_parquet_body_predicts_like_the_model_itself(churn_server, churn_rows, expected):
+def test_parquet_body_predicts_like_the_model_itself(churn, churn_rows, expected):
     buffer = io.BytesIO()
     churn_rows.to_parquet(buffer)
-    response = invoke(churn_server, buffer.getvalue(), {"Content-Type": "application/vnd.apache.parquet"})
+    response = invoke(churn, buffer.getvalue(), {"Content-Type": "application/vnd.apache.parquet"})
     assert response.status_code == 200, response.text
     assert response.json() == {"predictions": expected}
 
 
-def test_extra_columns_are_ignored_as_mlflow_does(churn_server, churn_rows, expected):
-    response = invoke(churn_server, {"dataframe_records": records(churn_rows.assign(customer_id="c-1"))})
+def test_extra_columns_are_ignored_as_mlflow_does(churn, churn_rows, expected):
+    response = invoke(churn, {"dataframe_records": records(churn_rows.assign(customer_id="c-1"))})
     assert response.json() == {"predictions": expected}
 
 
-def test_null_in_a_double_column_reaches_the_model_as_nan(churn_server, churn_rows, churn_model):
+def test_null_in_a_double_column_reaches_the_model_as_nan(churn, churn_rows, churn_model):
     rows = records(churn_rows.head(2))
     rows[0]["monthly_charges"] = None
-    response = invoke(churn_server, {"dataframe_records": rows})
+    response = invoke(churn, {"dataframe_records": rows})
     frame = churn_rows.head(2).astype({"monthly_charges": "float64"}).copy()
     frame.loc[frame.index[0], "monthly_charges"] = float("nan")
     assert response.status_code == 200, response.text
     assert response.json()["predictions"] == churn_model.predict(frame).tolist()
 
 
-def test_charset_utf8_is_accepted(churn_server, churn_rows, expected):
+def test_charset_utf8_is_accepted(churn, churn_rows, expected):
     headers = {"Content-Type": "application/json; charset=utf-8"}
-    assert invoke(churn_server, {"dataframe_split": split(churn_rows)}, headers).json() == {"predictions": expected}
+    assert invoke(churn, {"dataframe_split": split(churn_rows)}, headers).json() == {"predictions": expected}
 
 
-def assert_error(response: requests.Response, status: int, error_code: str, words: str) -> None:
+def assert_error(response, status: int, error_code: str, words: str) -> None:
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error_code", "message"}
@@ -101,8 +100,8 @@ DROP = object()
     pytest.param({"rows": []}, 400, "BAD_REQUEST", "exactly one of the input fields", id="unknown_format_key"),
     pytest.param({"inputs": [], "instances": []}, 400, "BAD_REQUEST", "exactly one", id="two_format_keys"),
 ])
-def test_malformed_requests_get_mlflow_errors(churn_server, payload, status, code, words):
-    assert_error(invoke(churn_server, payload), status, code, words)
+def test_malformed_requests_get_mlflow_errors(churn, payload, status, code, words):
+    assert_error(invoke(churn, payload), status, code, words)
 
 
 @pytest.mark.parametrize("changes, words", [
@@ -113,37 +112,37 @@ def test_malformed_requests_get_mlflow_errors(churn_server, payload, status, cod
     pytest.param({"tenure_months": True}, "tenure_months", id="boolean_in_long_column"),
     pytest.param({"support_calls": DROP}, "missing inputs ['support_calls']", id="missing_column"),
 ])
-def test_inputs_that_break_the_signature_get_400(churn_server, churn_rows, changes, words):
-    response = invoke(churn_server, one_row(churn_rows, **changes))
+def test_inputs_that_break_the_signature_get_400(churn, churn_rows, changes, words):
+    response = invoke(churn, one_row(churn_rows, **changes))
     assert response.status_code == 400, response.text
     assert words.lower() in response.json()["message"].lower()
 
 
-def test_rows_of_the_wrong_width_get_400(churn_server, churn_rows):
+def test_rows_of_the_wrong_width_get_400(churn, churn_rows):
     payload = {"dataframe_split": {"columns": list(churn_rows.columns), "data": [[1, 2.0]]}}
-    assert_error(invoke(churn_server, payload), 400, "INVALID_PARAMETER_VALUE", "one per column")
+    assert_error(invoke(churn, payload), 400, "INVALID_PARAMETER_VALUE", "one per column")
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "application/json; charset=latin-1",
                                           "application/json; format=pandas-split"])
-def test_unsupported_content_types_get_415(churn_server, churn_rows, content_type):
-    response = invoke(churn_server, {"dataframe_split": split(churn_rows)}, {"Content-Type": content_type})
+def test_unsupported_content_types_get_415(churn, churn_rows, content_type):
+    response = invoke(churn, {"dataframe_split": split(churn_rows)}, {"Content-Type": content_type})
     assert_error(response, 415, "BAD_REQUEST", "content type")
 
 
-def test_body_over_the_limit_gets_413_and_the_server_keeps_serving(churn_server, churn_rows, expected):
+def test_body_over_the_limit_gets_413_and_the_server_keeps_serving(churn, churn_rows, expected):
     huge = {"dataframe_records": records(churn_rows) * 200}
-    assert_error(invoke(churn_server, huge), 413, "REQUEST_LIMIT_EXCEEDED", "limit")
-    assert invoke(churn_server, {"dataframe_split": split(churn_rows)}).json() == {"predictions": expected}
+    assert_error(invoke(churn, huge), 413, "REQUEST_LIMIT_EXCEEDED", "limit")
+    assert invoke(churn, {"dataframe_split": split(churn_rows)}).json() == {"predictions": expected}
 
 
-def test_unreadable_csv_gets_400(churn_server):
-    response = invoke(churn_server, "tenure_months,contract\n1,2,3,4\n\"", {"Content-Type": "text/csv"})
+def test_unreadable_csv_gets_400(churn):
+    response = invoke(churn, "tenure_months,contract\n1,2,3,4\n\"", {"Content-Type": "text/csv"})
     assert response.status_code == 400, response.text
 
 
-def test_a_model_that_raises_gets_400_and_the_server_keeps_serving(faulty_server):
-    failing = invoke(faulty_server, {"dataframe_records": [{"x": 1.0, "action": "raise"}]})
+def test_a_model_that_raises_gets_400_and_the_server_keeps_serving(faulty):
+    failing = invoke(faulty, {"dataframe_records": [{"x": 1.0, "action": "raise"}]})
     assert_error(failing, 400, "BAD_REQUEST", "asked to fail")
-    working = invoke(faulty_server, {"dataframe_records": [{"x": 1.5, "action": "double"}]})
+    working = invoke(faulty, {"dataframe_records": [{"x": 1.5, "action": "double"}]})
     assert working.json() == {"predictions": [3.0]}

@@ -10,7 +10,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from serving_testkit import start_server
+from tests.serving.testkit import start_server
 
 ROUND = 16
 CONTRACT = {

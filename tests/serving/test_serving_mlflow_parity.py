@@ -5,7 +5,7 @@ import json
 import pytest
 import requests
 
-from serving_testkit import PYTHON, ServerProcess, serving_env
+from tests.serving.testkit import PYTHON, ServerProcess, serving_env
 
 
 @pytest.fixture(scope="module")
