@@ -1,5 +1,8 @@
 """ModelService under mocks: the objects a user gets from the `local` stack file and from config changes."""
+import pytest
+
 from infra.render import unwrapped
+from serving.settings import parse_settings
 
 from .conftest import objects_of_kind, one, render_with
 
@@ -124,3 +127,17 @@ def test_every_child_is_parented_to_its_component(local_stack):
     for resource in local_stack.resources:
         if resource.type.startswith("kubernetes:") and resource.custom:
             assert resource.parent.split("::")[2].split("$")[-1].startswith("mlstack:"), resource.name
+
+
+@pytest.mark.parametrize("overrides", [{}, {"workers": 3, "maxBatchSize": 1, "maxBatchWaitMs": 7, "modelUri": "models:/churn/4"}])
+def test_the_server_reads_back_exactly_the_settings_the_stack_renders(overrides):
+    rendered = render_with(**overrides)
+    container = one(rendered, "Deployment", "model-server")["spec"]["template"]["spec"]["containers"][0]
+    plain_env = {variable["name"]: variable["value"] for variable in container["env"] if "value" in variable}
+    settings = parse_settings(argv=[], env=plain_env)
+    port = container["ports"][0]["containerPort"]
+    expected = {"modelUri": "models:/churn@champion", "workers": 1, "maxBatchSize": 64, "maxBatchWaitMs": 0, **overrides}
+    assert (settings.model_uri, settings.workers, settings.max_batch_size, settings.max_batch_wait_ms) == (
+        expected["modelUri"], expected["workers"], expected["maxBatchSize"], expected["maxBatchWaitMs"])
+    assert (settings.host, settings.port) == ("0.0.0.0", port)
+    assert container["readinessProbe"]["httpGet"]["port"] == container["ports"][0]["name"]
