@@ -7,6 +7,7 @@ egress rules), never a cloud name.
 """
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -63,7 +64,7 @@ class Workload:
     # Extended resources each container asks for, e.g. {"nvidia.com/gpu": "1"} on a GPU pool.
     accelerators: Mapping[str, str] = field(default_factory=dict)
     # NetworkPolicy egress rules for what this workload must reach on this platform (metadata server, databases).
-    egress: Sequence[Mapping[str, object]] = ()
+    egress: Sequence[Mapping[str, Any]] = ()
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ class ContainerImage(pulumi.ComponentResource):
 
     ref: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ContainerImageArgs, opts: pulumi.ResourceOptions = None):
+    def __init__(self, name: str, args: ContainerImageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlstack:image:ContainerImage", name, None, opts)
         cfg = args.config
         if cfg.build:

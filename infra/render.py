@@ -38,7 +38,7 @@ class Declared:
     name: str
     parent: str
     custom: bool
-    inputs: dict  # secrets still wrapped: see is_secret / masked
+    inputs: dict[str, Any]  # secrets still wrapped: see is_secret / masked
 
 
 @dataclass(frozen=True)
@@ -51,12 +51,12 @@ class Exported:
 class Rendered:
     stack: str
     resources: list[Declared] = field(default_factory=list)
-    outputs: dict = field(default_factory=dict)  # name -> Exported
+    outputs: dict[str, Any] = field(default_factory=dict)  # name -> Exported
 
     def of_type(self, type_token: str) -> list[Declared]:
         return [r for r in self.resources if r.type == type_token]
 
-    def kubernetes_objects(self) -> list[dict]:
+    def kubernetes_objects(self) -> list[dict[str, Any]]:
         return [manifest(r) for r in self.resources if is_kubernetes_object(r)]
 
     def helm_releases(self) -> list[Declared]:
@@ -106,7 +106,7 @@ def unwrapped(value: Any) -> Any:
     return value
 
 
-def manifest(resource: Declared) -> dict:
+def manifest(resource: Declared) -> dict[str, Any]:
     """The Kubernetes object a resource declares: apiVersion and kind come from its type token."""
     _, group_version, kind = resource.type.split(":")
     group, version = group_version.split("/")
@@ -118,7 +118,7 @@ def manifest(resource: Declared) -> dict:
 class _StackMocks(mocks.Mocks):
     """Outputs a provider would compute, made deterministic so renders diff cleanly."""
 
-    def new_resource(self, args: mocks.MockResourceArgs):
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = "mock-" + hashlib.sha256(args.name.encode()).hexdigest()[:24]
@@ -129,16 +129,20 @@ class _StackMocks(mocks.Mocks):
             state["digest"] = state["ref"].split("@", 1)[1]
         if args.typ.startswith("gcp:"):
             state.setdefault("name", args.name)  # the engine auto-names; mocks bypass the engine
-            state.update(_GCP_COMPUTED.get(args.typ, lambda _: {})(args.inputs))
+            state.update(_GCP_COMPUTED.get(args.typ, _nothing_computed)(args.inputs))
         return f"{args.name}-id", state
 
-    def call(self, args: mocks.MockCallArgs):
+    def call(self, args: mocks.MockCallArgs) -> Any:
         if args.token == "gcp:organizations/getClientConfig:getClientConfig":
             return {"accessToken": "mock-access-token"}
         return {}
 
 
-_GCP_COMPUTED: dict[str, Callable[[dict], dict]] = {
+def _nothing_computed(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+_GCP_COMPUTED: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "gcp:serviceaccount/account:Account": lambda inputs: {"email": f"{inputs['accountId']}@mock-project.iam.gserviceaccount.com"},
     "gcp:container/cluster:Cluster": lambda _: {"endpoint": "203.0.113.10", "masterAuth": {"clusterCaCertificate": "bW9jay1jYQ=="}},
     "gcp:sql/databaseInstance:DatabaseInstance": lambda _: {"privateIpAddress": "10.16.0.3"},
@@ -150,8 +154,8 @@ class _RecordingMonitor(mocks.MockMonitor):
         super().__init__(_StackMocks())
         self.rendered = rendered
 
-    def RegisterResource(self, request):
-        response = super().RegisterResource(request)
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]  # pulumi's mock monitor is untyped
         if request.type != "pulumi:pulumi:Stack":
             self.rendered.resources.append(Declared(
                 urn=response.urn, type=request.type, name=request.name, parent=request.parent,
@@ -178,7 +182,7 @@ def _as_cli_string(value: Any) -> str:
     return str(value)
 
 
-def run_program(stack: str, values: dict[str, str], program: Callable[[], dict] | None = None) -> Rendered:
+def run_program(stack: str, values: dict[str, str], program: Callable[[], dict[str, Any]] | None = None) -> Rendered:
     """Runs a program (by default the project's own) under mocks with the given config.
 
     The program returns its outputs; the result holds every declared resource and each output resolved.
@@ -200,7 +204,7 @@ def run_program(stack: str, values: dict[str, str], program: Callable[[], dict] 
     return rendered
 
 
-def _project_program() -> dict:
+def _project_program() -> dict[str, Any]:
     from .config import load_config
     from .stack import build_stack
 

@@ -1,4 +1,6 @@
 """Stack configuration: every key declared in keys.py, validated once, before any resource is declared."""
+from typing import Any
+
 import pulumi
 from pulumi.runtime import config as runtime_config
 
@@ -18,5 +20,5 @@ def load_config() -> StackConfig:
     return config_from_values(pulumi.get_stack(), raw)
 
 
-def config_from_values(stack: str, raw: dict) -> StackConfig:
+def config_from_values(stack: str, raw: dict[str, Any]) -> StackConfig:
     return build_config(stack, Reader(raw))

@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -17,12 +18,12 @@ COMMANDS = ("sync", "markdown")
 README_START, README_END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 
 
-def pulumi_config_block() -> dict:
+def pulumi_config_block() -> dict[str, Any]:
     return {key.name: _declaration(key) for key in KEYS}
 
 
-def _declaration(key: Key) -> dict:
-    declaration = {"type": key.type, "description": key.description, "default": key.default}
+def _declaration(key: Key) -> dict[str, Any]:
+    declaration: dict[str, Any] = {"type": key.type, "description": key.description, "default": key.default}
     if key.type == "array":
         declaration["items"] = {"type": "string"}
     if key.secret:

@@ -1,5 +1,7 @@
 """Pod hardening shared by every workload: Pod Security Standards `restricted`, and then some."""
 
+from typing import Any
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -21,7 +23,7 @@ def restricted_namespace(resource_name: str, name: str, opts: pulumi.ResourceOpt
     )
 
 
-def pod_security_context() -> dict:
+def pod_security_context() -> dict[str, Any]:
     return {
         "runAsNonRoot": True,
         "runAsUser": RUN_AS_USER,
@@ -31,7 +33,7 @@ def pod_security_context() -> dict:
     }
 
 
-def container_security_context() -> dict:
+def container_security_context() -> dict[str, Any]:
     return {
         "allowPrivilegeEscalation": False,
         "readOnlyRootFilesystem": True,
@@ -41,16 +43,16 @@ def container_security_context() -> dict:
     }
 
 
-def tmp_volume(size_limit: str = "1Gi") -> dict:
+def tmp_volume(size_limit: str = "1Gi") -> dict[str, Any]:
     """The one writable path of a read-only root filesystem."""
     return {"name": TMP_VOLUME, "emptyDir": {"sizeLimit": size_limit}}
 
 
-def tmp_mount() -> dict:
+def tmp_mount() -> dict[str, Any]:
     return {"name": TMP_VOLUME, "mountPath": "/tmp"}
 
 
-def spread_over_nodes_and_zones(selector: dict) -> list[dict]:
+def spread_over_nodes_and_zones(selector: dict[str, Any]) -> list[dict[str, Any]]:
     """Prefer spreading replicas; ScheduleAnyway so a one-node or one-zone cluster still schedules them."""
     return [
         {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": selector}}
@@ -58,7 +60,7 @@ def spread_over_nodes_and_zones(selector: dict) -> list[dict]:
     ]
 
 
-def resources(quantities: Resources, workload: Workload) -> dict:
+def resources(quantities: Resources, workload: Workload) -> dict[str, Any]:
     """Requests and limits; extended resources such as GPUs are requested and limited alike, as Kubernetes requires."""
     return {
         "requests": {"cpu": quantities.cpu_request, "memory": quantities.memory_request, **workload.accelerators},
@@ -66,12 +68,12 @@ def resources(quantities: Resources, workload: Workload) -> dict:
     }
 
 
-def http_probe(path: str, port: str, period: int, failures: int, timeout: int = 2) -> dict:
+def http_probe(path: str, port: str, period: int, failures: int, timeout: int = 2) -> dict[str, Any]:
     return {"httpGet": {"path": path, "port": port}, "periodSeconds": period, "failureThreshold": failures, "timeoutSeconds": timeout}
 
 
-def pod_spec(*, service_account: pulumi.Input[str], selector: dict, workload: Workload,
-             containers: list, volumes: list, grace_seconds: int = 30) -> dict:
+def pod_spec(*, service_account: pulumi.Input[str], selector: dict[str, Any], workload: Workload,
+             containers: list[dict[str, Any]], volumes: list[dict[str, Any]], grace_seconds: int = 30) -> dict[str, Any]:
     """A pod that meets `restricted`, holds no API token, spreads its replicas and stops gracefully."""
     return {
         "serviceAccountName": service_account,

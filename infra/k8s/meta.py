@@ -1,5 +1,8 @@
 """Kubernetes recommended labels and the object metadata every mlstack object carries."""
 from collections.abc import Mapping
+from typing import Any
+
+import pulumi
 
 PART_OF = "mlstack"
 MANAGED_BY = "pulumi"
@@ -22,8 +25,8 @@ def labels(name: str, component: str, version: str | None = None) -> dict[str, s
     return result
 
 
-def metadata(name: str, namespace: str | None, object_labels: Mapping[str, str], **extra) -> dict:
-    meta = {"name": name, "labels": dict(object_labels), **extra}
+def metadata(name: str, namespace: pulumi.Input[str] | None, object_labels: Mapping[str, str], **extra: Any) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "labels": dict(object_labels), **extra}
     if namespace is not None:
         meta["namespace"] = namespace
     return meta

@@ -11,7 +11,7 @@ from ..contract import ServiceAccountRef, Workload
 from . import hardening, network
 from .endpoints import ClientAccess, ScrapeTarget, ServiceEndpoint
 from .meta import ANNOTATION_PREFIX
-from .workload import HardenedWorkload, WorkloadArgs
+from .workload import PORT_NAME, HardenedWorkload, WorkloadArgs
 
 COMPONENT = "model-serving"
 PORT = 8080
@@ -109,7 +109,6 @@ class ModelService(pulumi.ComponentResource):
         }))
         secret_env = [{"name": key, "valueFrom": {"secretKeyRef": {"name": credentials.metadata.name, "key": key}}}
                       for key in CREDENTIAL_KEYS]
-        port_name = self.unit.container_port()["name"]
         return {
             "name": "server",
             "image": args.image,
@@ -119,9 +118,9 @@ class ModelService(pulumi.ComponentResource):
             "resources": hardening.resources(cfg.resources, args.workload),
             "securityContext": hardening.container_security_context(),
             # Loading a model from the registry can take minutes; the startup probe covers it, the others stay tight.
-            "startupProbe": hardening.http_probe("/ready", port_name, period=5, failures=120),
-            "readinessProbe": hardening.http_probe("/ready", port_name, period=5, failures=2),
-            "livenessProbe": hardening.http_probe("/health", port_name, period=10, failures=3),
+            "startupProbe": hardening.http_probe("/ready", PORT_NAME, period=5, failures=120),
+            "readinessProbe": hardening.http_probe("/ready", PORT_NAME, period=5, failures=2),
+            "livenessProbe": hardening.http_probe("/health", PORT_NAME, period=10, failures=3),
             # Give endpoints time to drop the pod before the server stops accepting.
             "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
             "volumeMounts": [hardening.tmp_mount()],

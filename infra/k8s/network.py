@@ -1,5 +1,6 @@
 """NetworkPolicies: deny by default, then allow exactly the paths the platform needs."""
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -9,7 +10,7 @@ from .meta import labels, metadata
 DNS_PORTS = [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
 
 
-def namespaces_peer(names: Iterable[str]) -> dict:
+def namespaces_peer(names: Iterable[str]) -> dict[str, Any]:
     """Pods of the named namespaces, matched by the label Kubernetes sets on every namespace."""
     return {"namespaceSelector": {"matchExpressions": [
         {"key": "kubernetes.io/metadata.name", "operator": "In", "values": sorted(set(names))},
@@ -25,13 +26,14 @@ def deny_all(resource_name: str, namespace: pulumi.Input[str], opts: pulumi.Reso
     )
 
 
-def allow(resource_name: str, name: str, namespace: pulumi.Input[str], pod_selector: dict,
-          ingress: Sequence[dict], egress: Sequence[dict], opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
+def allow(resource_name: str, name: str, namespace: pulumi.Input[str], pod_selector: Mapping[str, str],
+          ingress: Sequence[Mapping[str, Any]], egress: Sequence[Mapping[str, Any]],
+          opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
     return k8s.networking.v1.NetworkPolicy(
         resource_name,
         metadata=metadata(name, namespace, labels(name, "network-policy")),
         spec={
-            "podSelector": {"matchLabels": pod_selector},
+            "podSelector": {"matchLabels": dict(pod_selector)},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": list(ingress),
             "egress": list(egress),
@@ -40,6 +42,6 @@ def allow(resource_name: str, name: str, namespace: pulumi.Input[str], pod_selec
     )
 
 
-def dns_egress() -> dict:
+def dns_egress() -> dict[str, Any]:
     """Cluster DNS, wherever the cluster runs it (kube-dns, CoreDNS, node-local caches)."""
     return {"ports": DNS_PORTS}

@@ -10,7 +10,7 @@ from ..config.model import TrackingConfig
 from ..contract import ServiceAccountRef, TrackingStores, Workload
 from . import hardening
 from .endpoints import BasicAuth, ClientAccess, ScrapeTarget, ServiceEndpoint
-from .workload import HardenedWorkload, WorkloadArgs
+from .workload import PORT_NAME, HardenedWorkload, WorkloadArgs
 
 COMPONENT = "tracking-server"
 PORT = 5000
@@ -66,6 +66,7 @@ class TrackingServer(pulumi.ComponentResource):
                                             opts=pulumi.ResourceOptions(parent=self))
         self.admin_user = cfg.admin_user
         self.admin_password = pulumi.Output.secret(password.result)
+        session_secret: pulumi.Output[str] = pulumi.Output.secret(session_key.result)
         backend_uri = args.stores.backend_uri or pulumi.Output.secret(f"sqlite:///{DATA_PATH}/mlflow.db")
         secret = k8s.core.v1.Secret(
             f"{name}-secret",
@@ -73,7 +74,7 @@ class TrackingServer(pulumi.ComponentResource):
             string_data={
                 "MLFLOW_BACKEND_STORE_URI": backend_uri,
                 "MLFLOW_AUTH_ADMIN_PASSWORD": self.admin_password,
-                "MLFLOW_FLASK_SERVER_SECRET_KEY": pulumi.Output.secret(session_key.result),
+                "MLFLOW_FLASK_SERVER_SECRET_KEY": session_secret,
                 "basic_auth.ini": pulumi.Output.all(backend_uri, cfg.admin_user).apply(lambda a: _auth_config(*a)),
             },
             type="Opaque",
@@ -131,7 +132,6 @@ class TrackingServer(pulumi.ComponentResource):
             mounts.append({"name": "data", "mountPath": DATA_PATH})
         secret_env = [{"name": key, "valueFrom": {"secretKeyRef": {"name": secret.metadata.name, "key": key}}}
                       for key in SECRET_ENV]
-        port_name = self.unit.container_port()["name"]
         return {
             "name": "mlflow",
             "image": args.image,
@@ -147,9 +147,9 @@ class TrackingServer(pulumi.ComponentResource):
             ],
             "resources": hardening.resources(cfg.resources, args.workload),
             "securityContext": hardening.container_security_context(),
-            "startupProbe": hardening.http_probe("/health", port_name, period=5, failures=60),
-            "readinessProbe": hardening.http_probe("/health", port_name, period=10, failures=3),
-            "livenessProbe": hardening.http_probe("/health", port_name, period=20, failures=3),
+            "startupProbe": hardening.http_probe("/health", PORT_NAME, period=5, failures=60),
+            "readinessProbe": hardening.http_probe("/health", PORT_NAME, period=10, failures=3),
+            "livenessProbe": hardening.http_probe("/health", PORT_NAME, period=20, failures=3),
             "volumeMounts": mounts,
         }
 

@@ -9,6 +9,7 @@ stacks already deployed with them, stay as they were before it existed.
 """
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -29,7 +30,7 @@ class WorkloadArgs:
     container_port: int
     service_port: int
     callers: Sequence[str]  # namespaces whose pods may call the container port
-    egress: Sequence[Mapping[str, object]] = ()  # beyond cluster DNS and what the platform adds
+    egress: Sequence[Mapping[str, Any]] = ()  # beyond cluster DNS and what the platform adds
     service_type: str = "ClusterIP"
     version: str | None = None  # the app.kubernetes.io/version label, when it names what runs
 
@@ -107,5 +108,5 @@ class HardenedWorkload:
             opts=self.in_namespace,
         )
 
-    def container_port(self) -> dict[str, object]:
+    def container_port(self) -> dict[str, Any]:
         return {"name": PORT_NAME, "containerPort": self.args.container_port, "protocol": "TCP"}

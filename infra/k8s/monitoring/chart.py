@@ -1,5 +1,7 @@
 """kube-prometheus-stack: where the chart comes from and the values this stack sets on it."""
 
+from typing import Any
+
 from ...config.model import MonitoringConfig
 
 CHART = "kube-prometheus-stack"
@@ -16,14 +18,14 @@ def grafana_service_name(release: str) -> str:
     return release if "grafana" in release else f"{release}-grafana"
 
 
-def values(config: MonitoringConfig, grafana_admin_secret: str, storage_class: str | None) -> dict:
+def values(config: MonitoringConfig, grafana_admin_secret: str, storage_class: str | None) -> dict[str, Any]:
     return {
         "prometheus": {"prometheusSpec": _prometheus_spec(config, storage_class)},
         "grafana": _grafana(grafana_admin_secret),
     }
 
 
-def _prometheus_spec(config: MonitoringConfig, storage_class: str | None) -> dict:
+def _prometheus_spec(config: MonitoringConfig, storage_class: str | None) -> dict[str, Any]:
     claim = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": config.storage_size}}}
     if storage_class:
         claim["storageClassName"] = storage_class
@@ -42,7 +44,7 @@ def _prometheus_spec(config: MonitoringConfig, storage_class: str | None) -> dic
     }
 
 
-def _grafana(admin_secret: str) -> dict:
+def _grafana(admin_secret: str) -> dict[str, Any]:
     return {
         # The password stays in a Secret this stack owns; Helm's release record never holds it.
         "admin": {"existingSecret": admin_secret, "userKey": GRAFANA_USER_KEY, "passwordKey": GRAFANA_PASSWORD_KEY},

@@ -1,6 +1,7 @@
 """Monitoring: kube-prometheus-stack (or an existing Prometheus Operator) plus this stack's monitoring objects."""
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -37,7 +38,7 @@ class Monitoring(pulumi.ComponentResource):
     grafana_url: pulumi.Output[str] | None
     grafana_admin_password: pulumi.Output[str] | None
 
-    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions = None):
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlstack:monitoring:Monitoring", name, None, opts)
         cfg = args.config
         self.selected_by = {"release": cfg.release}
@@ -101,7 +102,7 @@ class Monitoring(pulumi.ComponentResource):
             "http://", chart.grafana_service_name(cfg.release), ".", cfg.namespace, ".svc.cluster.local:80")
         return release
 
-    def _rules(self, name: str, namespace: str, groups: list[dict], opts: pulumi.ResourceOptions) -> None:
+    def _rules(self, name: str, namespace: str, groups: list[dict[str, Any]], opts: pulumi.ResourceOptions) -> None:
         k8s.apiextensions.CustomResource(
             f"{name}-rules",
             api_version=API_VERSION,
@@ -111,7 +112,7 @@ class Monitoring(pulumi.ComponentResource):
             opts=opts,
         )
 
-    def _dashboard(self, name: str, namespace: str, board: dict, opts: pulumi.ResourceOptions) -> None:
+    def _dashboard(self, name: str, namespace: str, board: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
         k8s.core.v1.ConfigMap(
             f"{name}-dashboard",
             metadata=metadata(f"{dashboard.UID}-dashboard", namespace, {

@@ -4,10 +4,12 @@ The SDK's typed builders catch misspelt panel options at build time, which hand-
 Panels read the recording rules where one exists, so the dashboard and the alerts agree on what they show.
 """
 import json
+from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard, prometheus, stat, table, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
-from grafana_foundation_sdk.models.dashboard import DataSourceRef
+from grafana_foundation_sdk.models.dashboard import DataSourceRef, VariableOption, VariableRefresh
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 from . import rules
 from .scope import PREDICTION_ROUTES, ModelScope
@@ -20,7 +22,7 @@ _DATASOURCE = DataSourceRef(type_val="prometheus", uid="${" + DATASOURCE_VARIABL
 _WIDTH = 24
 
 
-def build(model: ModelScope) -> dict:
+def build(model: ModelScope) -> dict[str, Any]:
     """The dashboard as Grafana's JSON model, for a ConfigMap that Grafana's sidecar loads."""
     builder = (
         dashboard.Dashboard(TITLE).uid(UID).tags(["mlstack", "model-serving"])
@@ -29,22 +31,24 @@ def build(model: ModelScope) -> dict:
         .with_variable(
             dashboard.QueryVariable(NAMESPACE_VARIABLE).label("Namespace").datasource(_DATASOURCE)
             .query(f"label_values(mlstack_model_info, {NAMESPACE_VARIABLE})")
-            .current({"text": model.namespace, "value": model.namespace}).refresh(2)
+            .current(VariableOption(text=model.namespace, value=model.namespace))
+            .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
         )
     )
     for title, row in _rows(model):
         builder = builder.with_row(dashboard.Row(title))
         for panel in row:
             builder = builder.with_panel(panel)
-    return json.loads(JSONEncoder(sort_keys=True).encode(builder.build()))
+    board: dict[str, Any] = json.loads(JSONEncoder(sort_keys=True).encode(builder.build()))
+    return board
 
 
-def queries(board: dict) -> list[str]:
+def queries(board: dict[str, Any]) -> list[str]:
     """Every PromQL expression the dashboard runs, as Grafana stores them."""
     return [target["expr"] for panel in board["panels"] for target in panel.get("targets", [])]
 
 
-def _rows(model: ModelScope) -> list[tuple[str, list]]:
+def _rows(model: ModelScope) -> list[tuple[str, list[Any]]]:
     service = f'namespace="${NAMESPACE_VARIABLE}", job="{model.job}"'
     pods = f'namespace="${NAMESPACE_VARIABLE}", pod=~"{model.workload}-[a-z0-9]+-[a-z0-9]+", container!="", container!="POD"'
     autoscaler = f'namespace="${NAMESPACE_VARIABLE}", horizontalpodautoscaler="{model.workload}"'
@@ -97,6 +101,6 @@ def _stat(title: str, target: prometheus.Dataquery) -> stat.Panel:
 def _model_table(service: str) -> table.Panel:
     """Name, version and run of the model each pod serves: the labels of mlstack_model_info, one row per model."""
     model = (_query(f"max by (model_name, model_version, run_id) (mlstack_model_info{{{service}}})", "")
-             .instant().format("table").ref_id("A"))
+             .instant().format(PromQueryFormat.TABLE).ref_id("A"))
     return (table.Panel().title("Model served").height(8).span(_WIDTH // 4).datasource(_DATASOURCE)
             .with_target(model))

@@ -4,6 +4,8 @@ The recording rules are the shared vocabulary: the alerts and the dashboard read
 PromQL, so a change of metric name or route happens in one place. Annotations use only `$labels.<name>` and one
 `$value | humanize...` each, which keeps them readable in Alertmanager and checkable in promtool tests.
 """
+from typing import Any
+
 from .scope import PREDICTION_ROUTES, ModelScope, Objectives, TrackingScope
 from .scrape import auth_secret_name
 
@@ -21,7 +23,7 @@ BATCH_SIZE = f"namespace_job:mlstack_batch_size:mean{WINDOW}"
 _BY = "sum by (namespace, job)"
 
 
-def recording_rules() -> list[dict]:
+def recording_rules() -> list[dict[str, Any]]:
     """Aggregates per model service (namespace, job); valid for every mlstack deployment one Prometheus sees."""
     predictions = f'route=~"{PREDICTION_ROUTES}"'
     rules = [
@@ -42,7 +44,7 @@ def recording_rules() -> list[dict]:
     return rules
 
 
-def alerting_rules(model: ModelScope, tracking: TrackingScope, objectives: Objectives) -> list[dict]:
+def alerting_rules(model: ModelScope, tracking: TrackingScope, objectives: Objectives) -> list[dict[str, Any]]:
     alerts = [
         _error_ratio_high(model, objectives.error_ratio_percent),
         _latency_high(model, objectives.latency_p99_ms),
@@ -56,7 +58,7 @@ def alerting_rules(model: ModelScope, tracking: TrackingScope, objectives: Objec
     return alerts
 
 
-def rule_groups(model: ModelScope, tracking: TrackingScope, objectives: Objectives) -> list[dict]:
+def rule_groups(model: ModelScope, tracking: TrackingScope, objectives: Objectives) -> list[dict[str, Any]]:
     """The `groups` of a Prometheus rule file, which is also the spec of a PrometheusRule."""
     return [
         {"name": "mlstack-model-server.rules", "rules": recording_rules()},
@@ -64,15 +66,15 @@ def rule_groups(model: ModelScope, tracking: TrackingScope, objectives: Objectiv
     ]
 
 
-def _record(name: str, expr: str, labels: dict | None = None) -> dict:
-    rule = {"record": name, "expr": expr}
+def _record(name: str, expr: str, labels: dict[str, Any] | None = None) -> dict[str, Any]:
+    rule: dict[str, Any] = {"record": name, "expr": expr}
     if labels:
         rule["labels"] = labels
     return rule
 
 
-def _alert(name: str, expr: str, for_: str, severity: str, summary: str, description: str) -> dict:
-    rule = {"alert": name, "expr": expr}
+def _alert(name: str, expr: str, for_: str, severity: str, summary: str, description: str) -> dict[str, Any]:
+    rule: dict[str, Any] = {"alert": name, "expr": expr}
     if for_:
         rule["for"] = for_
     rule["labels"] = {"severity": severity}
@@ -80,7 +82,7 @@ def _alert(name: str, expr: str, for_: str, severity: str, summary: str, descrip
     return rule
 
 
-def _error_ratio_high(model: ModelScope, percent: int) -> dict:
+def _error_ratio_high(model: ModelScope, percent: int) -> dict[str, Any]:
     return _alert(
         "MlstackModelErrorRatioHigh",
         f"{ERROR_RATIO}{{{model.matchers()}}} > {percent / 100:g}",
@@ -94,7 +96,7 @@ def _error_ratio_high(model: ModelScope, percent: int) -> dict:
     )
 
 
-def _latency_high(model: ModelScope, objective_ms: int) -> dict:
+def _latency_high(model: ModelScope, objective_ms: int) -> dict[str, Any]:
     return _alert(
         "MlstackModelLatencyHigh",
         f'{LATENCY}{{{model.matchers()}, quantile="0.99"}} > {objective_ms / 1000:g}',
@@ -107,7 +109,7 @@ def _latency_high(model: ModelScope, objective_ms: int) -> dict:
     )
 
 
-def _model_not_ready(model: ModelScope) -> dict:
+def _model_not_ready(model: ModelScope) -> dict[str, Any]:
     return _alert(
         "MlstackModelNotReady",
         f"(mlstack_model_ready{{{model.matchers()}}} == 0) or (up{{{model.matchers()}}} == 0)",
@@ -120,7 +122,7 @@ def _model_not_ready(model: ModelScope) -> dict:
     )
 
 
-def _pod_restarting(model: ModelScope) -> dict:
+def _pod_restarting(model: ModelScope) -> dict[str, Any]:
     return _alert(
         "MlstackModelPodRestarting",
         f"increase(kube_pod_container_status_restarts_total{{{model.pod_matchers()}}}[15m]) >= 2",
@@ -133,7 +135,7 @@ def _pod_restarting(model: ModelScope) -> dict:
     )
 
 
-def _autoscaler_at_max(model: ModelScope) -> dict:
+def _autoscaler_at_max(model: ModelScope) -> dict[str, Any]:
     on = "max by (namespace, horizontalpodautoscaler)"
     return _alert(
         "MlstackModelAutoscalerAtMax",
@@ -149,7 +151,7 @@ def _autoscaler_at_max(model: ModelScope) -> dict:
     )
 
 
-def _no_traffic(model: ModelScope) -> dict:
+def _no_traffic(model: ModelScope) -> dict[str, Any]:
     selector = f"{REQUESTS}{{{model.matchers()}}}"
     return _alert(
         "MlstackModelNoTraffic",
@@ -163,7 +165,7 @@ def _no_traffic(model: ModelScope) -> dict:
     )
 
 
-def _tracking_server_down(tracking: TrackingScope) -> dict:
+def _tracking_server_down(tracking: TrackingScope) -> dict[str, Any]:
     selector = f"up{{{tracking.matchers()}}}"
     return _alert(
         "MlstackTrackingServerDown",

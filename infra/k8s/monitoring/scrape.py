@@ -1,10 +1,11 @@
 """ServiceMonitors: which Services Prometheus scrapes, on which port and path, with which credentials."""
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..endpoints import ScrapeTarget
+from ..endpoints import BasicAuth, ScrapeTarget
 from ..meta import labels, metadata
 
 API_VERSION = "monitoring.coreos.com/v1"
@@ -20,9 +21,9 @@ def auth_secret_name(service_name: str) -> str:
 def service_monitor(resource_name: str, target: ScrapeTarget, selected_by: Mapping[str, str],
                     opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
     """A ServiceMonitor for `target`, labelled with what the Prometheus's serviceMonitorSelector asks for."""
-    endpoint = {"port": target.port_name, "path": target.path, "interval": SCRAPE_INTERVAL, "scheme": "http"}
+    endpoint: dict[str, Any] = {"port": target.port_name, "path": target.path, "interval": SCRAPE_INTERVAL, "scheme": "http"}
     if target.basic_auth is not None:
-        secret = _auth_secret(resource_name, target, opts)
+        secret = _auth_secret(resource_name, target, target.basic_auth, opts)
         endpoint["basicAuth"] = {
             key: {"name": secret.metadata.name, "key": key} for key in (AUTH_USERNAME_KEY, AUTH_PASSWORD_KEY)
         }
@@ -41,13 +42,13 @@ def service_monitor(resource_name: str, target: ScrapeTarget, selected_by: Mappi
     )
 
 
-def _auth_secret(resource_name: str, target: ScrapeTarget, opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:
+def _auth_secret(resource_name: str, target: ScrapeTarget, auth: BasicAuth, opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:
     """The ServiceMonitor reads its credentials from a Secret in its own namespace, so they are copied here."""
     return k8s.core.v1.Secret(
         f"{resource_name}-auth",
         metadata=metadata(auth_secret_name(target.service_name), target.namespace,
                           labels(target.service_name, "scrape-credentials")),
-        string_data={AUTH_USERNAME_KEY: target.basic_auth.username, AUTH_PASSWORD_KEY: target.basic_auth.password},
+        string_data={AUTH_USERNAME_KEY: auth.username, AUTH_PASSWORD_KEY: auth.password},
         type="Opaque",
         opts=_after_service(target, opts),
     )

@@ -3,12 +3,16 @@
 Everything is declared through one explicit provider for the configured project and region, which waits for the
 project's APIs to be enabled: no resource depends on ambient gcloud defaults.
 """
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from ...config import StackConfig
-from ...contract import Platform, ServiceAccountRef, Workload, WorkloadAccounts
+from ...config.model import GcpConfig
+from ...contract import Platform, ServiceAccountRef, Workload, WorkloadAccounts, WorkloadIdentity
 from .apis import ProjectApis, ProjectApisArgs
 from .cluster import GPU_POOL_LABELS, GPU_TAINT, METADATA_SERVER_EGRESS, GkeCluster, GkeClusterArgs, workload_pool
 from .identity import WorkloadServiceAccount, WorkloadServiceAccountArgs
@@ -50,7 +54,7 @@ def gcp_platform(config: StackConfig, accounts: WorkloadAccounts) -> Platform:
     )
 
 
-def _serving_workload(cfg, identity, egress) -> Workload:
+def _serving_workload(cfg: GcpConfig, identity: WorkloadIdentity, egress: Sequence[Mapping[str, Any]]) -> Workload:
     """With a GPU pool, the model service runs there: the pool's label, its taint tolerated, its GPUs requested."""
     if cfg.gpu is None:
         return Workload(identity=identity, egress=egress)

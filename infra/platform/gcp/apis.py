@@ -25,7 +25,7 @@ class ProjectApisArgs:
 class ProjectApis(pulumi.ComponentResource):
     services: list[gcp.projects.Service]
 
-    def __init__(self, name: str, args: ProjectApisArgs, opts: pulumi.ResourceOptions = None):
+    def __init__(self, name: str, args: ProjectApisArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlstack:gcp:ProjectApis", name, None, opts)
         wanted = BASE_SERVICES + ((BINARY_AUTHORIZATION_SERVICE,) if args.binary_authorization else ())
         self.services = [

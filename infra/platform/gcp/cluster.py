@@ -1,6 +1,7 @@
 """The GKE cluster: private nodes, Workload Identity, Dataplane V2, shielded nodes, and its node pools."""
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
@@ -38,7 +39,7 @@ class GkeCluster(pulumi.ComponentResource):
     gpu_pool: gcp.container.NodePool | None
     kubeconfig: pulumi.Output[str]
 
-    def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions = None):
+    def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlstack:gcp:GkeCluster", name, None, opts)
         cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
@@ -92,7 +93,7 @@ class GkeCluster(pulumi.ComponentResource):
             opts=opts,
         )
 
-    def _node_config(self) -> dict:
+    def _node_config(self) -> dict[str, Any]:
         return {
             "service_account": self.node_account.email,
             "oauth_scopes": [CLOUD_PLATFORM_SCOPE],

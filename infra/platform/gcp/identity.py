@@ -28,7 +28,7 @@ class WorkloadServiceAccount(pulumi.ComponentResource):
     account: gcp.serviceaccount.Account
     identity: WorkloadIdentity
 
-    def __init__(self, name: str, args: WorkloadServiceAccountArgs, opts: pulumi.ResourceOptions = None):
+    def __init__(self, name: str, args: WorkloadServiceAccountArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlstack:gcp:WorkloadServiceAccount", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.account = gcp.serviceaccount.Account(

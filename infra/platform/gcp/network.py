@@ -28,7 +28,7 @@ class Network(pulumi.ComponentResource):
     subnet: gcp.compute.Subnetwork
     services_peering: gcp.servicenetworking.Connection
 
-    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions = None):
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlstack:gcp:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.network = gcp.compute.Network(name, auto_create_subnetworks=False, routing_mode="REGIONAL", opts=child)

@@ -23,7 +23,7 @@ class ArtifactRegistry(pulumi.ComponentResource):
     repository: gcp.artifactregistry.Repository
     registry: Registry
 
-    def __init__(self, name: str, args: ArtifactRegistryArgs, opts: pulumi.ResourceOptions = None):
+    def __init__(self, name: str, args: ArtifactRegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlstack:gcp:ArtifactRegistry", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.repository = gcp.artifactregistry.Repository(

@@ -7,6 +7,7 @@ the NetworkPolicy egress rule below can open a connection, the server refuses un
 password is generated and kept a Pulumi secret up to the Kubernetes Secret: the proxy would add little.
 """
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import pulumi
@@ -36,9 +37,9 @@ class MlflowStores(pulumi.ComponentResource):
     bucket: gcp.storage.Bucket
     instance: gcp.sql.DatabaseInstance
     stores: TrackingStores
-    database_egress: dict  # NetworkPolicy egress rule to the database's private IP
+    database_egress: dict[str, Any]  # NetworkPolicy egress rule to the database's private IP
 
-    def __init__(self, name: str, args: MlflowStoresArgs, opts: pulumi.ResourceOptions = None):
+    def __init__(self, name: str, args: MlflowStoresArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlstack:gcp:MlflowStores", name, None, opts)
         cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
@@ -81,7 +82,7 @@ class MlflowStores(pulumi.ComponentResource):
         )
 
     def _instance(self, name: str, cfg: GcpConfig, network: Network, opts: pulumi.ResourceOptions) -> gcp.sql.DatabaseInstance:
-        backups = {"enabled": cfg.sql_backups, "point_in_time_recovery_enabled": cfg.sql_backups}
+        backups: dict[str, Any] = {"enabled": cfg.sql_backups, "point_in_time_recovery_enabled": cfg.sql_backups}
         if cfg.sql_backups:
             backups.update(start_time=BACKUP_START_UTC, transaction_log_retention_days=TRANSACTION_LOG_DAYS,
                            backup_retention_settings={"retained_backups": RETAINED_BACKUPS})
