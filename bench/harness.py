@@ -49,7 +49,7 @@ class Server:
 
     def __init__(self, label: str, command: list[str], env: dict[str, str], core: int, logs: Path):
         self.label, self.port = label, free_port()
-        self.log = open(logs / f"{label.replace(' ', '_')}.log", "w")
+        self.log = open(logs / f"{label.replace(' ', '_')}.log", "w")  # noqa: SIM115 -- the server writes to it for its whole life
         command = ["taskset", "-c", str(core)] + [part.replace("{port}", str(self.port)) for part in command]
         self.started = time.perf_counter()
         self.process = subprocess.Popen(command, env=env, cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT,

@@ -31,7 +31,7 @@ from pathlib import Path
 from harness import REPO, InProcessModel, KeepAliveClient, Server, cores, ensure_wrk, post, run_wrk
 
 sys.path.insert(0, str(REPO / "examples"))
-from train_and_register import make_churn_frame, train_and_register  # noqa: E402
+from train_and_register import make_churn_frame, train_and_register
 
 OURS, MLFLOW, FLOOR = "ours", "mlflow", "HTTP floor"
 IN_PROCESS = "in-process"
@@ -170,7 +170,7 @@ def lone_table(timings: dict[int, LoneTimes]) -> str:
     def over(times: LoneTimes, label: str, *baseline: str) -> str:
         """The median, over rounds, of label's time minus the baseline contenders' times in the same round."""
         differences = [mine - sum(theirs) for mine, *theirs in
-                       zip(times.ms[label], *(times.ms[other] for other in baseline))]
+                       zip(times.ms[label], *(times.ms[other] for other in baseline), strict=True)]
         median, low, high = median_and_interval(differences)
         return f"{median:+.2f} ({low:+.2f} to {high:+.2f})"
 

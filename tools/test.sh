@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command.
-#   bash tools/test.sh          the default suite: unit, mock and real-server tests (a few minutes)
+#   bash tools/test.sh          the default suite: static checks, then unit, mock and real-server tests (a few minutes)
 #   bash tools/test.sh TIER...  slow tiers, each with its own system setup: image, prometheus, engine
 #   bash tools/test.sh all      the default suite, then every slow tier (what CI runs)
 set -euo pipefail
@@ -10,7 +10,7 @@ pytest=(.venv/bin/python -m pytest)
 
 run_tier() {
   case "$1" in
-    default) .venv/bin/python -m pyflakes infra serving tracking tests bench examples && "${pytest[@]}" ;;
+    default) bash tools/lint.sh && "${pytest[@]}" ;;
     image) bash tools/image/setup.sh && "${pytest[@]}" -m image ;;
     prometheus) bash tools/prometheus/install.sh && "${pytest[@]}" -m prometheus ;;
     engine) bash tools/engine/build.sh && "${pytest[@]}" -m engine ;;

@@ -1,5 +1,5 @@
 # Where the image tier's engine, registry and base image live; sourced by every script here.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # sourced: the scripts that source it use these variables
 IMAGE_TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IMAGE_CACHE=${MLSTACK_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlstack/image}
 # Short on purpose: a unix socket path must fit in 108 bytes.
