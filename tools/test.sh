@@ -10,7 +10,7 @@ pytest=(.venv/bin/python -m pytest)
 
 run_tier() {
   case "$1" in
-    default) .venv/bin/python -m pyflakes infra serving tracking tests bench examples policy && "${pytest[@]}" \
+    default) .venv/bin/python -m pyflakes infra serving tracking tests bench examples policy delivery && "${pytest[@]}" \
                && "$(bash tools/cached-venv.sh policy-venv policy/requirements-test.txt policy/constraints.txt)" -m pytest policy/tests ;;
     image) bash tools/image/setup.sh && "${pytest[@]}" -m image ;;
     prometheus) bash tools/prometheus/install.sh && "${pytest[@]}" -m prometheus ;;
