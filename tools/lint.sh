@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The default tier's static checks: ruff (lint and imports), mypy --strict (the stack and the model server),
-# shellcheck (every shell script the repository tracks). Run by tools/test.sh before the tests.
+# The default tier's static checks: ruff (lint and imports), mypy --strict (the stack and the model server), and
+# ShellCheck over every shell script the repository tracks. Run by tools/test.sh before the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/ruff check --quiet .

@@ -8,3 +8,4 @@ python=${PYTHON:-python3}
 .venv/bin/python -m pip install --quiet --disable-pip-version-check \
   -r requirements.txt -r serving/requirements.txt -r tracking/requirements.txt -r requirements-dev.txt -c constraints.txt
 bash tools/crds/fetch.sh >/dev/null
+bash tools/delivery/setup.sh

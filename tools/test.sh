@@ -10,7 +10,8 @@ pytest=(.venv/bin/python -m pytest)
 
 run_tier() {
   case "$1" in
-    default) bash tools/lint.sh && "${pytest[@]}" ;;
+    default) bash tools/lint.sh && "${pytest[@]}" \
+               && "$(bash tools/cached-venv.sh policy-venv policy/requirements-test.txt policy/constraints.txt)" -m pytest policy/tests ;;
     image) bash tools/image/setup.sh && "${pytest[@]}" -m image ;;
     prometheus) bash tools/prometheus/install.sh && "${pytest[@]}" -m prometheus ;;
     engine) bash tools/engine/build.sh && "${pytest[@]}" -m engine ;;
