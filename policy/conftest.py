@@ -7,12 +7,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from pulumi_policy import (EnforcementLevel, PolicyResource, PolicyResourceOptions, ResourceValidationArgs,
-                           ResourceValidationPolicy, StackValidationArgs)
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+)
 from pulumi_policy.proxy import unknown_checking_proxy
 
 sys.path.insert(0, str(Path(__file__).parent))
-from mlstack_policy import POLICIES  # noqa: E402
+from mlstack_policy import POLICIES
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 STACKS = ("local", "dev", "prod")

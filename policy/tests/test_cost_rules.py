@@ -1,8 +1,9 @@
 """The advisory cost rules: they are advisory, read sizes from machine type names and warn above the limits."""
 import pytest
+from pulumi_policy import EnforcementLevel
+
 from conftest import messages, policy_named
 from mlstack_policy.cost import vcpus
-from pulumi_policy import EnforcementLevel
 
 
 def test_cost_rules_are_advisory():

@@ -3,6 +3,7 @@ way at a time, each stopped by the rule that guards it with a message naming the
 import copy
 
 import pytest
+
 from conftest import STACKS, Resource, evaluate, mandatory
 from mlstack_policy import POLICIES
 
@@ -63,7 +64,8 @@ def _public_grafana(resources):
 
 
 def _no_network_policy_for_models(resources):
-    resources[:] = [r for r in resources if not (r.type.endswith(":NetworkPolicy") and r.props["metadata"]["namespace"] == "models")]
+    resources[:] = [r for r in resources
+                    if not (r.type.endswith(":NetworkPolicy") and r.props["metadata"]["namespace"] == "models")]
 
 
 def _public_bucket(resources):
@@ -91,7 +93,8 @@ def _node_metadata_exposed(resources):
 
 
 BREAKAGES = [
-    ("local", _no_limits, "containers-have-requests-and-limits", "Deployment models/model-server: container 'server' has no resources.limits.cpu"),
+    ("local", _no_limits, "containers-have-requests-and-limits",
+     "Deployment models/model-server: container 'server' has no resources.limits.cpu"),
     ("local", _root, "containers-run-as-non-root", "Deployment mlflow/mlflow: container 'mlflow' may run as root"),
     ("prod", _tagged_image, "images-pinned-by-digest", "uses image 'localhost:5000/mlstack-serving:latest', a mutable tag"),
     ("dev", _public_mlflow, "no-public-load-balancer-for-mlflow-or-grafana", "Service mlflow/mlflow: mlflow must not be exposed"),
@@ -99,10 +102,13 @@ BREAKAGES = [
     ("local", _no_network_policy_for_models, "network-policy-for-every-model-service", "no NetworkPolicy in namespace 'models'"),
     ("dev", _public_bucket, "buckets-not-public", "publicAccessPrevention must be 'enforced' (it is 'inherited')"),
     ("prod", _bucket_for_everyone, "buckets-not-public", "grants bucket mlflow-stores-artifacts to allUsers"),
-    ("prod", _sql_public_ip, "sql-without-public-ip", "Cloud SQL instance mlflow-stores-postgres: settings.ipConfiguration.ipv4Enabled must be false"),
-    ("dev", _public_nodes, "gke-private-nodes-and-workload-identity", "GKE cluster gke: privateClusterConfig.enablePrivateNodes must be true"),
+    ("prod", _sql_public_ip, "sql-without-public-ip",
+     "Cloud SQL instance mlflow-stores-postgres: settings.ipConfiguration.ipv4Enabled must be false"),
+    ("dev", _public_nodes, "gke-private-nodes-and-workload-identity",
+     "GKE cluster gke: privateClusterConfig.enablePrivateNodes must be true"),
     ("prod", _no_workload_identity, "gke-private-nodes-and-workload-identity", "workloadIdentityConfig.workloadPool must be set"),
-    ("dev", _node_metadata_exposed, "gke-private-nodes-and-workload-identity", "NodePool gke-general: nodeConfig.workloadMetadataConfig.mode"),
+    ("dev", _node_metadata_exposed, "gke-private-nodes-and-workload-identity",
+     "NodePool gke-general: nodeConfig.workloadMetadataConfig.mode"),
 ]
 
 
