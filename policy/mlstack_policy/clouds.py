@@ -45,10 +45,9 @@ def _sql_without_public_ip(args: ResourceValidationArgs, report: ReportViolation
         # Cloud SQL gives an instance a public IPv4 address unless ipv4Enabled is false.
         if dig(props, "settings", "ipConfiguration", "ipv4Enabled") is not False:
             report(f"Cloud SQL instance {name}: settings.ipConfiguration.ipv4Enabled must be false (private IP only)", None)
-    elif args.resource_type == "azure-native:dbforpostgresql:Server":
-        if dig(props, "network", "publicNetworkAccess") != "Disabled":
-            report(f"PostgreSQL server {name}: network.publicNetworkAccess must be 'Disabled' "
-                   f"(it is {dig(props, 'network', 'publicNetworkAccess')!r})", None)
+    elif args.resource_type == "azure-native:dbforpostgresql:Server" and dig(props, "network", "publicNetworkAccess") != "Disabled":
+        report(f"PostgreSQL server {name}: network.publicNetworkAccess must be 'Disabled' "
+               f"(it is {dig(props, 'network', 'publicNetworkAccess')!r})", None)
 
 
 def _gke_private_nodes_and_workload_identity(args: ResourceValidationArgs, report: ReportViolation) -> None:

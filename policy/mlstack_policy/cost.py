@@ -10,7 +10,8 @@ MAX_VCPUS_PER_NODE = 8
 MAX_NODES_PER_POOL = 10
 _GCE_SHARED_CORE = re.compile(r"^(e2|f1|g1)-(micro|small|medium)$")
 _GCE_CUSTOM = re.compile(r"custom-(\d+)-\d+")
-_GCE_PREDEFINED = re.compile(r"-(\d+)(?:-[a-z0-9]+)?$")  # e2-standard-4, a3-highgpu-8g, c3-standard-4-lssd
+# e2-standard-4, c3-standard-4-lssd; not a2/a3-highgpu-8g, whose number counts GPUs, so those are left to a hand check
+_GCE_PREDEFINED = re.compile(r"-(\d+)(?:-[a-z]+)?$")
 _AZURE = re.compile(r"^Standard_[A-Za-z]+(\d+)")  # Standard_D4s_v5, Standard_NC24ads_A100_v4
 
 

@@ -1,6 +1,7 @@
 """Each cloud rule called on inputs that pass and on inputs that fail. The Azure inputs are hand-made with
 azure-native's input names, since the AKS target does not exist yet."""
 import pytest
+
 from conftest import messages, policy_named
 
 BUCKET = {"location": "europe-west1", "publicAccessPrevention": "enforced", "uniformBucketLevelAccess": True}

@@ -1,8 +1,9 @@
 """The advisory cost rules: they are advisory, read sizes from machine type names and warn above the limits."""
 import pytest
+from pulumi_policy import EnforcementLevel
+
 from conftest import messages, policy_named
 from mlstack_policy.cost import vcpus
-from pulumi_policy import EnforcementLevel
 
 
 def test_cost_rules_are_advisory():
@@ -12,6 +13,7 @@ def test_cost_rules_are_advisory():
 
 @pytest.mark.parametrize("machine,expected", [
     ("e2-standard-4", 4), ("n2-highmem-16", 16), ("e2-medium", 1), ("n2-custom-6-23040", 6), ("g2-standard-48", 48),
+    ("a3-highgpu-8g", None), ("c3-standard-4-lssd", 4),
     ("Standard_D4s_v5", 4), ("Standard_NC24ads_A100_v4", 24), ("Standard_B2ms", 2), ("mystery", None),
 ])
 def test_vcpus_are_read_from_gce_and_azure_names(machine, expected):

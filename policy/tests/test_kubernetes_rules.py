@@ -1,5 +1,6 @@
 """Each Kubernetes rule called on inputs that pass and on inputs that fail, with the message it gives."""
 import pytest
+
 from conftest import Resource, messages, policy_named, stack_messages
 from workloads import DIGEST, container, deployment, network_policy, service
 

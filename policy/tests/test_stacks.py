@@ -3,6 +3,7 @@ way at a time, each stopped by the rule that guards it with a message naming the
 import copy
 
 import pytest
+
 from conftest import STACKS, Resource, evaluate, mandatory
 from mlstack_policy import POLICIES
 
@@ -63,7 +64,8 @@ def _public_grafana(resources):
 
 
 def _no_network_policy_for_models(resources):
-    resources[:] = [r for r in resources if not (r.type.endswith(":NetworkPolicy") and r.props["metadata"]["namespace"] == "models")]
+    resources[:] = [r for r in resources
+                    if not (r.type.endswith(":NetworkPolicy") and r.props["metadata"]["namespace"] == "models")]
 
 
 def _public_bucket(resources):

@@ -91,9 +91,8 @@ def test_cloud_access_is_by_oidc_only_no_stored_keys():
 
 def test_only_the_stack_workflow_changes_stacks_and_it_holds_one_lock_per_stack():
     for key, step in _steps():
-        if str(step.get("uses", "")).startswith("pulumi/actions@"):
-            if not key.startswith("pulumi-stack.yml"):
-                assert step["with"]["command"] == "preview", key
+        if str(step.get("uses", "")).startswith("pulumi/actions@") and not key.startswith("pulumi-stack.yml"):
+            assert step["with"]["command"] == "preview", key
     run = _load(GITHUB / "workflows" / "pulumi-stack.yml")["jobs"]["run"]
     assert run["concurrency"] == {"group": "${{ inputs.command == 'preview' && 'drift' || 'pulumi' }}-${{ inputs.stack }}",
                                   "cancel-in-progress": False}
