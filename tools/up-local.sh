@@ -57,7 +57,7 @@ if [ -n "$embedded" ]; then
   bash tools/engine/cluster.sh existing-operator monitoring
   digest=sha256:$(printf '0%.0s' {1..64})
   run_config+=(monitoring=existing-operator "image=localhost:5000/mlstack-serving@$digest"
-    "trackingImage=localhost:5000/mlstack-tracking@$digest")
+    "trackingImage=localhost:5000/mlstack-tracking@$digest" "kubeconfig=$KUBECONFIG")
 fi
 inline=(env "MLSTACK_HOME=$home" "PULUMI_BACKEND_URL=$PULUMI_BACKEND_URL" .venv/bin/python -m tools.engine.inline_stack)
 "${inline[@]}" up local "${run_config[@]}"
@@ -65,13 +65,12 @@ inline=(env "MLSTACK_HOME=$home" "PULUMI_BACKEND_URL=$PULUMI_BACKEND_URL" .venv/
 kubectl=$(command -v kubectl || true)
 [ -n "$kubectl" ] || { source tools/engine/paths.sh && kubectl=$KUBERNETES_DIR/bin/kubectl; }
 echo
-echo "Reach them (from $PWD):"
+echo "Reach them (from $PWD${embedded:+, after: export KUBECONFIG=$KUBECONFIG}):"
 echo "  MLflow:         $kubectl -n mlflow port-forward svc/mlflow 5000:5000   -> http://localhost:5000 (user admin)"
 echo "  model service:  $kubectl -n models port-forward svc/model-server 8080:80 -> http://localhost:8080/invocations"
 echo "  admin password: ${inline[*]} outputs local --show-secrets"
 if [ -n "$embedded" ]; then
   echo "  (the embedded control plane's pods are kwok's: Running and Ready, but no container answers a port-forward)"
-  echo "  KUBECONFIG=$KUBECONFIG"
 fi
 echo "Destroy:"
 echo "  ${inline[*]} destroy local"

@@ -51,8 +51,8 @@ class Events:
     def __call__(self, event: auto.EngineEvent) -> None:
         if event.resource_pre_event:
             self.steps[event.resource_pre_event.metadata.urn] = event.resource_pre_event.metadata.op.value
-        if event.diag_event:
-            self.diagnostics.append(event.diag_event.message)
+        if event.diagnostic_event:
+            self.diagnostics.append(event.diagnostic_event.message)
 
     def changed(self) -> dict[str, str]:
         return {urn: op for urn, op in self.steps.items() if op not in ("same", "read")}
@@ -155,6 +155,7 @@ def test_up_creates_everything_and_both_deployments_become_available(stack, kube
     events = Events()
     result = timed("up (create)", stack.up, on_event=events)
     assert result.summary.result == "succeeded"
+    assert events.diagnostics, "no diagnostic was read from the engine's event stream"  # the awaits report progress
     assert not [d for d in events.diagnostics if "expected to have version" in d], events.diagnostics
     for namespace, name in (("models", "model-server"), ("mlflow", "mlflow")):
         deployment = kube.get("deployment", name, namespace)

@@ -162,10 +162,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--show-secrets", action="store_true", help="outputs: print secret values too")
     args = parser.parse_args(argv)
     paths = engine_paths()
+    # The same defaults as tools/up-local.sh: state and passphrase under MLSTACK_HOME.
     home = Path(os.environ.get("MLSTACK_HOME", Path.home() / ".mlstack"))
+    secrets_env = {k: v for k, v in os.environ.items() if k.startswith("PULUMI_CONFIG_PASSPHRASE")}
     run = EngineRun(
-        work_dir=home / "engine-run", backend_url=os.environ["PULUMI_BACKEND_URL"], pulumi_home=home / "pulumi-home",
-        secrets_env={k: v for k, v in os.environ.items() if k.startswith("PULUMI_CONFIG_PASSPHRASE")},
+        work_dir=home / "engine-run", backend_url=os.environ.get("PULUMI_BACKEND_URL", f"file://{home / 'state'}"),
+        pulumi_home=home / "pulumi-home",
+        secrets_env=secrets_env or {"PULUMI_CONFIG_PASSPHRASE_FILE": str(home / "passphrase")},
         pulumi_dir=Path(paths["PULUMI_DIR"]), plugins=Plugins.built(paths))
     stack = open_stack(run, args.stack, dict(item.split("=", 1) for item in args.config))
     if args.action != "outputs":
