@@ -1,9 +1,10 @@
 """The `local` stack's objects, as the program declares them, against a real kube-apiserver.
 
-No Pulumi provider plugin can be built here (docs/engine.md says why), so the objects come from the
-program run under mocks (infra.render) and reach the API server by server-side apply: the API server's
-schema validation, admission (PodSecurity `restricted`, DefaultStorageClass, ServiceAccount), the
-controllers and the scheduler all see exactly what `pulumi up` would send.
+The objects come from the program run under mocks (infra.render) and reach the API server by server-side
+apply: the API server's schema validation, admission (PodSecurity `restricted`, DefaultStorageClass,
+ServiceAccount), the controllers and the scheduler see what the program declares, and every declared field
+is compared with the live object. test_stack_engine.py sends the same program through the engine and the
+kubernetes provider instead.
 """
 import re
 
