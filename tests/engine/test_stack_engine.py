@@ -35,7 +35,7 @@ ENGINE_CONFIG = {"imageBuild": "false", "image": IMAGE, "trackingImage": TRACKIN
                  "monitoring": "existing-operator", "awaitRollout": "true", "modelUri": MODEL}
 MONITORING_NAMESPACE = "monitoring"  # the existing operator's namespace: the stack's default, not its own
 PART_OF = "app.kubernetes.io/part-of=mlstack"
-# Every kind the stack declares inside a namespace, and the pods and replica sets its Deployments make.
+# Every kind the stack declares inside a namespace.
 DECLARED_KINDS = "deployments,services,pvc,secrets,configmaps,serviceaccounts,networkpolicies,pdb,hpa,servicemonitors,prometheusrules"
 BROKEN_AWAIT = "20s"
 TIMES: dict[str, float] = {}
@@ -46,11 +46,14 @@ class Events:
 
     def __init__(self):
         self.steps: dict[str, str] = {}
+        self.changed_paths: dict[str, list[str]] = {}
         self.diagnostics: list[str] = []
 
     def __call__(self, event: auto.EngineEvent) -> None:
         if event.resource_pre_event:
-            self.steps[event.resource_pre_event.metadata.urn] = event.resource_pre_event.metadata.op.value
+            step = event.resource_pre_event.metadata
+            self.steps[step.urn] = step.op.value
+            self.changed_paths[step.urn] = sorted(step.detailed_diff or {})
         if event.diagnostic_event:
             self.diagnostics.append(event.diagnostic_event.message)
 
@@ -203,7 +206,10 @@ def test_a_new_model_version_updates_only_the_model_deployment_and_rolls_it_out(
     events = Events()
     stack.preview(diff=True, on_event=events)
     changed = events.changed()
-    assert changed == {model_deployment_urn(changed): "update"}, changed
+    deployment = model_deployment_urn(changed)
+    assert changed == {deployment: "update"}, changed
+    paths = events.changed_paths[deployment]
+    assert paths and all(path.startswith("spec.template.") for path in paths), paths
     result = timed("up (model version)", stack.up)
     assert result.summary.resource_changes.get("update") == 1
     pods = kube.items("pods", "models", "app.kubernetes.io/name=model-server")
@@ -217,6 +223,7 @@ def test_a_new_min_replicas_updates_only_the_autoscaler(stack, kube):
     stack.preview(diff=True, on_event=events)
     changed = events.changed()
     assert len(changed) == 1 and next(iter(changed)).endswith("::model-autoscaler"), changed
+    assert events.changed_paths[next(iter(changed))] == ["spec.minReplicas"]
     stack.up()
     assert kube.get("hpa", "model-server", "models")["spec"]["minReplicas"] == 2
 
