@@ -1,4 +1,4 @@
-"""The engine tier's handles on tools/engine: where the built binaries are, and kubectl against a control plane."""
+"""The engine tier's handle on a control plane: kubectl against it, and where cluster.sh is."""
 import json
 import subprocess
 from dataclasses import dataclass
