@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from .kube import CLUSTER_SCRIPT, Kube, engine_paths
+from tools.engine.inline_stack import engine_paths
+
+from .kube import CLUSTER_SCRIPT, Kube
 
 START_SECONDS = 300
 

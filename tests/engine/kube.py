@@ -1,4 +1,4 @@
-"""The engine tier's handles on tools/engine: where the built binaries are, and kubectl against a control plane."""
+"""The engine tier's handle on a control plane: kubectl against it, and where cluster.sh is."""
 import json
 import subprocess
 from dataclasses import dataclass
@@ -7,14 +7,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 ENGINE_TOOLS = REPO / "tools" / "engine"
 CLUSTER_SCRIPT = ENGINE_TOOLS / "cluster.sh"
-
-
-def engine_paths() -> dict[str, str]:
-    """The variables paths.sh defines (binary directories, pinned versions), as the scripts see them."""
-    names = "ENGINE_CACHE KUBERNETES_DIR ETCD_DIR KWOK_DIR PULUMI_DIR KUBERNETES_VERSION PULUMI_CLI_VERSION"
-    script = f"source {ENGINE_TOOLS / 'paths.sh'}; for n in {names}; do echo \"$n=${{!n}}\"; done"
-    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout
-    return dict(line.split("=", 1) for line in out.splitlines())
 
 
 @dataclass(frozen=True)

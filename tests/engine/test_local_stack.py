@@ -1,9 +1,10 @@
 """The `local` stack's objects, as the program declares them, against a real kube-apiserver.
 
-No Pulumi provider plugin can be built here (docs/engine.md says why), so the objects come from the
-program run under mocks (infra.render) and reach the API server by server-side apply: the API server's
-schema validation, admission (PodSecurity `restricted`, DefaultStorageClass, ServiceAccount), the
-controllers and the scheduler all see exactly what `pulumi up` would send.
+The objects come from the program run under mocks (infra.render) and reach the API server by server-side
+apply: the API server's schema validation, admission (PodSecurity `restricted`, DefaultStorageClass,
+ServiceAccount), the controllers and the scheduler see what the program declares, and every declared field
+is compared with the live object. test_stack_engine.py sends the same program through the engine and the
+kubernetes provider instead.
 """
 import re
 
@@ -74,7 +75,9 @@ def test_model_server_pods_carry_the_model_and_image(kube, deployed):
 
 
 def test_tracking_server_volume_is_bound_from_the_default_storage_class(kube, deployed):
-    for claim in of_kind(deployed, "PersistentVolumeClaim"):
+    claims = of_kind(deployed, "PersistentVolumeClaim")
+    assert [claim["metadata"]["name"] for claim in claims] == ["mlflow-data"]
+    for claim in claims:
         meta = claim["metadata"]
         kube.wait("jsonpath={.status.phase}=Bound", f"pvc/{meta['name']}", meta["namespace"], seconds=60)
 
@@ -102,7 +105,7 @@ def assert_subset(declared, live, path: str) -> None:
                 assert_subset(value, live[key], f"{path}.{key}")
     elif isinstance(declared, list):
         assert len(declared) == len(live), f"{path}: {declared} != {live}"
-        for index, (want, got) in enumerate(zip(declared, live)):
+        for index, (want, got) in enumerate(zip(declared, live, strict=True)):
             assert_subset(want, got, f"{path}[{index}]")
     else:
         assert str(declared) == str(live), f"{path}: declared {declared!r}, server has {live!r}"

@@ -2,7 +2,7 @@
 # shellcheck shell=bash
 
 FAKE_NODE_ZONES=(zone-a zone-b zone-c)
-HOSTPATH_VOLUMES=4
+HOSTPATH_VOLUMES=6
 
 # One kwok-managed node per zone, so topology spread over nodes and zones can be satisfied.
 fake_nodes_yaml() {

@@ -12,7 +12,7 @@ export PATH=$PATH:/usr/local/go/bin
 # GOWORK=off: k8s.io/kubernetes ships a go.work naming its staging directories, absent from the zip.
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOWORK=off
 JOBS=${ENGINE_BUILD_JOBS:-2}
-COMPONENTS=${ENGINE_COMPONENTS:-"kubernetes etcd kwok pulumi"}
+COMPONENTS=${ENGINE_COMPONENTS:-"kubernetes etcd kwok pulumi kubernetes-provider"}
 TIMES_LOG=$ENGINE_CACHE/build-times.log
 
 log() { printf '[engine-build %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -91,12 +91,27 @@ build_pulumi() {
     "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_CLI_VERSION"
 }
 
+# The provider's go.mod replaces its sdk/v4 with ../sdk, absent from the module zip: localize_replaces
+# pins it to the version the require line names. main.go embeds a schema that generate.go stamps
+# with the release version; the same version goes into the binary, which reports it to the engine.
+build_kubernetes_provider() {
+  local src=$KUBERNETES_PROVIDER_DIR/src version=${PULUMI_KUBERNETES_PROVIDER_VERSION#v} started
+  unpack_module github.com/pulumi/pulumi-kubernetes/provider/v4 "$PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION" "$src"
+  localize_replaces "$src" "$PULUMI_KUBERNETES_PROVIDER_VERSION"
+  started=$(date +%s)
+  (cd "$src/cmd/pulumi-resource-kubernetes" && VERSION=$version nice -n 10 go run -mod=mod -p "$JOBS" ./generate.go)
+  log "generated the provider schema in $(($(date +%s) - started))s"
+  go_build "$src" "$KUBERNETES_PROVIDER_DIR/bin/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes \
+    "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$version"
+}
+
 component_dir() {
   case $1 in
     kubernetes) echo "$KUBERNETES_DIR" ;;
     etcd) echo "$ETCD_DIR" ;;
     kwok) echo "$KWOK_DIR" ;;
     pulumi) echo "$PULUMI_DIR" ;;
+    kubernetes-provider) echo "$KUBERNETES_PROVIDER_DIR" ;;
     *) log "unknown component: $1" && return 1 ;;
   esac
 }
@@ -109,7 +124,7 @@ build_component() {
     return
   fi
   started=$(date +%s)
-  "build_$name"
+  "build_${name//-/_}"
   # The sources are only needed while building; Go's caches keep what a rebuild reuses.
   rm -rf "$dir/src"
   touch "$dir/.complete"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver (RBAC, PodSecurity
 # admission), kube-controller-manager, kube-scheduler and kwok faking the nodes and their pods.
-# Usage: cluster.sh start|stop|status|env
+# Usage: cluster.sh start|stop|status|env|logs|existing-operator [NAMESPACE]
 # State (certificates, etcd data, logs, pids, kubeconfig) lives in MLSTACK_CLUSTER_DIR,
 # default $ENGINE_CACHE/cluster; `start` wipes it first. Binaries come from build.sh.
 set -euo pipefail
@@ -217,6 +217,17 @@ cmd_status() {
   return "$all_alive"
 }
 
+# What `monitoring: existing-operator` expects of a cluster: the Prometheus Operator's CRDs, and the namespace
+# its Prometheus and Grafana live in. No operator runs: the API server stores the custom resources.
+cmd_existing_operator() {
+  local namespace=${1:-monitoring} crds
+  crds=$(PATH=$PATH:/usr/local/go/bin bash "$ENGINE_TOOLS_DIR/../crds/fetch.sh")
+  cluster_kubectl apply --server-side -f "$crds" >/dev/null
+  cluster_kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
+  cluster_kubectl create namespace "$namespace" --dry-run=client -o yaml | cluster_kubectl apply -f - >/dev/null
+  log "Prometheus Operator CRDs and namespace $namespace are in place"
+}
+
 cmd_env() {
   echo "export KUBECONFIG=$KUBECONFIG_PATH"
   echo "export PATH=$KUBERNETES_DIR/bin:\$PATH"
@@ -231,7 +242,8 @@ main() {
     status) cmd_status ;;
     env) cmd_env ;;
     logs) dump_logs ;;
-    *) echo "usage: $0 start|stop|status|env|logs" >&2 && return 2 ;;
+    existing-operator) cmd_existing_operator "${2:-}" ;;
+    *) echo "usage: $0 start|stop|status|env|logs|existing-operator [NAMESPACE]" >&2 && return 2 ;;
   esac
 }
 
