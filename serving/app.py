@@ -39,6 +39,7 @@ def _health_routes(predictor: Predictor) -> dict[str, object]:
         return json_response({
             "server_version": __version__, "mlflow_version": mlflow.version.VERSION, "model_uri": source.uri,
             "model_name": source.name, "model_version": source.version, "run_id": source.run_id,
+            "model_flavor": predictor.model.flavor if predictor.model else None, "batching": predictor.batching,
         })
 
     async def prometheus(request: Request) -> Response:

@@ -19,7 +19,7 @@ class Settings:
     port: int
     workers: int
     model_name: str | None
-    batching: bool
+    batching: bool | None
     max_batch_size: int
     max_batch_wait_ms: float
     request_timeout: float
@@ -29,10 +29,6 @@ class Settings:
     graceful_timeout: float
     numeric_threads: int
     requirements_check: str
-
-    @property
-    def batch_limit(self) -> int:
-        return self.max_batch_size if self.batching else 1
 
 
 @dataclass(frozen=True)
@@ -94,7 +90,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("workers", ("--workers", "-w"), "WORKERS", int, 1, "worker processes", minimum=1),
     Setting("model_name", ("--model-name",), "MODEL_NAME", str, None,
             "name in /version and V2 paths; default: the registered name or the directory's"),
-    Setting("batching", ("--batching",), "BATCHING", bool, True, "combine concurrent requests into one model call"),
+    Setting("batching", ("--batching",), "BATCHING", bool, None,
+            "combine concurrent requests into one model call; default: only for flavors whose predictions are known "
+            "to be row by row (serving.model.ROW_INDEPENDENT_FLAVORS)"),
     Setting("max_batch_size", ("--max-batch-size",), "MAX_BATCH_SIZE", int, 64, "most requests in one model call",
             minimum=1),
     Setting("max_batch_wait_ms", ("--max-batch-wait-ms",), "MAX_BATCH_WAIT_MS", float, 0.0,
@@ -124,6 +122,8 @@ def environment(values: Mapping[str, object]) -> dict[str, str]:
         if field not in BY_FIELD:
             raise KeyError(f"unknown model server setting {field!r}; known: {sorted(BY_FIELD)}")
         setting = BY_FIELD[field]
+        if value is None and setting.default is None:
+            continue  # unset is how the parser yields None
         rendered[setting.variable] = setting.render(value)
     return rendered
 

@@ -66,7 +66,7 @@ def test_flags_and_short_options_still_work():
                              "--no-access-log", "--requirements-check", "off"], env={})
     assert (parsed.model_uri, parsed.host, parsed.port, parsed.workers, parsed.batching) == ("models:/a/1", "0.0.0.0", 81, 2, False)
     assert (parsed.max_batch_size, parsed.max_batch_wait_ms, parsed.request_timeout) == (8, 1.5, 3.0)
-    assert (parsed.access_log, parsed.requirements_check, parsed.batch_limit) == (False, "off", 1)
+    assert (parsed.access_log, parsed.requirements_check) == (False, "off")
 
 
 def test_a_flag_overrides_its_variable():
