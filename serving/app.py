@@ -10,6 +10,7 @@ from starlette.routing import Route, Router
 
 from serving import __version__, metrics
 from serving.http import json_response
+from serving.limits import Intake, MemoryBudget
 from serving.observability import InstrumentedRoute
 from serving.predictor import Predictor
 from serving.protocols.mlflow_scoring import invocations_handler
@@ -84,14 +85,16 @@ def create_app(settings: Settings, source: ModelSource) -> ExactPaths:
             yield
         finally:
             await predictor.stop()
+            intake.parser.stop()
             metrics.forget_this_process()
 
     def route(path: str, handler, method: str = "GET") -> Route:
         return Route(path, InstrumentedRoute(path, handler, settings.access_log), methods=[method])
 
+    intake = Intake(settings.max_body_bytes, MemoryBudget(settings.memory_budget_bytes))
     routes = [
-        route("/invocations", invocations_handler(predictor, settings.max_body_bytes), "POST"),
-        route("/v2/models/{name}/infer", infer_handler(predictor, settings.max_body_bytes), "POST"),
+        route("/invocations", invocations_handler(predictor, intake), "POST"),
+        route("/v2/models/{name}/infer", infer_handler(predictor, intake), "POST"),
         route("/v2/models/{name}", model_metadata_handler(predictor)),
     ]
     routes += [route(path, handler) for path, handler in _health_routes(predictor).items()]

@@ -7,6 +7,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from serving.errors import ServingError
+from serving.limits import Reservation, too_large
 
 JSON = "application/json"
 
@@ -19,12 +20,9 @@ def error_response(error: ServingError) -> Response:
     return Response(error.body(), error.status, media_type=JSON)
 
 
-def too_large(limit: int) -> ServingError:
-    return ServingError(413, "REQUEST_LIMIT_EXCEEDED", f"The request body is larger than the limit of {limit} bytes.")
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+async def read_body(request: Request, limit: int, reservation: Reservation) -> bytes:
+    """The whole body, refused with 413 as soon as it is known to exceed `limit` bytes; each chunk is taken from
+    the request's memory reservation as it arrives."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_large(limit)
@@ -37,6 +35,7 @@ async def read_body(request: Request, limit: int) -> bytes:
         size += len(chunk)
         if size > limit:
             raise too_large(limit)
+        reservation.take(len(chunk))
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -23,7 +23,11 @@ class Settings:
     max_batch_size: int
     max_batch_wait_ms: float
     request_timeout: float
+    read_timeout: float
+    keep_alive_timeout: float
+    max_connections: int
     max_body_bytes: int
+    memory_budget_bytes: int
     access_log: bool
     load_retries: int
     graceful_timeout: float
@@ -98,9 +102,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_batch_wait_ms", ("--max-batch-wait-ms",), "MAX_BATCH_WAIT_MS", float, 0.0,
             "how long an idle model waits for more requests; 0 never delays a lone request", minimum=0),
     Setting("request_timeout", ("--request-timeout",), "REQUEST_TIMEOUT_SECONDS", float, 60.0,
-            "seconds before a prediction answers 504", minimum=0),
+            "seconds before a prediction answers 504, counted once the request is read", minimum=0),
+    Setting("read_timeout", ("--read-timeout",), "READ_TIMEOUT_SECONDS", float, 30.0,
+            "seconds a client has to send a whole request (headers and body) from its first byte, or from "
+            "connecting; past it the client gets 408 and the connection is closed", minimum=0.001),
+    Setting("keep_alive_timeout", ("--keep-alive-timeout",), "KEEP_ALIVE_TIMEOUT_SECONDS", float, 5.0,
+            "seconds an idle keep-alive connection stays open", minimum=0.001),
+    Setting("max_connections", ("--max-connections",), "MAX_CONNECTIONS", int, 256,
+            "connections or requests in flight per worker; past it requests answer 503", minimum=1),
     Setting("max_body_bytes", ("--max-body-bytes",), "MAX_BODY_BYTES", int, 16 * 1024 * 1024,
             "larger request bodies answer 413", minimum=1),
+    Setting("memory_budget_bytes", ("--memory-budget-bytes",), "MEMORY_BUDGET_BYTES", int, 384 * 1024 * 1024,
+            "bytes the requests in flight may cost a worker (bodies, parsed values, frames), estimated before "
+            "parsing; one request over it answers 413, one that would take the worker over it 503", minimum=1),
     Setting("access_log", ("--access-log",), "ACCESS_LOG", bool, True, "one JSON line per request"),
     Setting("load_retries", ("--load-retries",), "MODEL_LOAD_RETRIES", int, 3,
             "attempts to fetch the model before giving up", minimum=1),

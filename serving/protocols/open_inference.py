@@ -6,7 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from serving.errors import ServingError, invalid_input
-from serving.http import json_response, parse_json, read_body
+from serving.http import json_response, parse_json
+from serving.limits import Intake, json_values
 from serving.model import Job
 from serving.predictor import Predictor
 
@@ -140,17 +141,25 @@ def _unknown_model(name: str, predictor: Predictor) -> Response | None:
     return None
 
 
-def infer_handler(predictor: Predictor, max_body_bytes: int):
+def _parse(body: bytes, predictor: Predictor) -> tuple[Any, Job]:
+    payload = parse_json(body)
+    return payload, _job(_columns_from_request(payload, predictor), predictor)
+
+
+def infer_handler(predictor: Predictor, intake: Intake):
     async def infer(request: Request) -> Response:
         name = request.path_params["name"]
         if (missing := _unknown_model(name, predictor)) is not None:
             return missing
+        reservation = intake.budget.reservation()
         try:
-            payload = parse_json(await read_body(request, max_body_bytes))
-            job = _job(_columns_from_request(payload, predictor), predictor)
+            body = await intake.read(request, reservation)
+            payload, job = await intake.parse(body, json_values(body), reservation, _parse, body, predictor)
             predictions = await predictor.predict(job)
         except ServingError as error:
             return _v2_error(error)
+        finally:
+            reservation.release()
         request.state.rows = job.rows
         answer = {"model_name": name, "model_version": predictor.source.version or None, "outputs": _outputs(predictions)}
         if isinstance(payload.get("id"), str):
