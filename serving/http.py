@@ -1,5 +1,6 @@
 """Small HTTP helpers shared by the protocol modules."""
 
+import json
 from typing import Any
 
 import orjson
@@ -44,6 +45,10 @@ def parse_json(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as error:
+        try:  # NaN and Infinity, which MLflow's parser (Python's json) reads and orjson refuses
+            return json.loads(body)
+        except (ValueError, RecursionError):
+            pass
         raise ServingError(
             400, "BAD_REQUEST", f"Invalid input. Ensure that input is a valid JSON formatted string. Error: '{error}'"
         ) from None

@@ -11,7 +11,7 @@ from serving.http import error_response, json_response, parse_json
 from serving.limits import Intake, json_values
 from serving.model import Job, ServedModel
 from serving.predictor import Predictor
-from serving.tabular import TabularInput, TabularSchema
+from serving.tabular import TabularInput, TabularSchema, Unconverted
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 CSV, JSON, PARQUET = "text/csv", "application/json", "application/vnd.apache.parquet"
@@ -61,7 +61,10 @@ def job_from_json(payload: Any, model: ServedModel) -> Job:
     params = payload.get("params")
     keys = [key for key in FORMATS if key in payload]
     if model.tabular is not None and len(keys) == 1 and (params is None or isinstance(params, dict)):
-        data = _fast_tabular(model.tabular, keys[0], payload[keys[0]])
+        try:
+            data = _fast_tabular(model.tabular, keys[0], payload[keys[0]])
+        except Unconverted:
+            data = None
         if data is not None:
             return Job(data, data.rows, params)
     return _job_from_mlflow_parser(payload, model)
