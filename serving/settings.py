@@ -142,6 +142,16 @@ def environment(values: Mapping[str, object]) -> dict[str, str]:
     return rendered
 
 
+def reference_table() -> str:
+    """The settings as a Markdown table, for docs/serving.md (a test keeps the two equal)."""
+    lines = ["| flag | environment variable | type | default | meaning |", "| --- | --- | --- | --- | --- |"]
+    for setting in SETTINGS:
+        default = "(unset)" if setting.default is None else f"`{setting.default}`"
+        kind = "/".join(setting.choices) if setting.choices else setting.type.__name__
+        lines.append(f"| `{', '.join(setting.flags)}` | `{setting.variable}` | {kind} | {default} | {setting.meaning} |")
+    return "\n".join(lines)
+
+
 def _default_numeric_threads(workers: int) -> int:
     """Share the cores this process may use among the workers, so model thread pools never oversubscribe."""
     return max(1, len(os.sched_getaffinity(0)) // workers)

@@ -3,16 +3,14 @@ connections, too many connections, clients that hang up.  Health checks stay ans
 
 import json
 import socket
-import threading
 import time
-from contextlib import contextmanager
 
 import pytest
 import requests
 
 from serving.errors import ServingError
 from serving.limits import MemoryBudget
-from tests.serving.testkit import scrape, start_server
+from tests.serving.testkit import pinging, resident_kib, scrape, start_server
 
 READ_TIMEOUT_S = 1.0
 MAX_CONNECTIONS = 12
@@ -27,35 +25,6 @@ def server(mlflow_store, tmp_path_factory):
                           "--max-connections", str(MAX_CONNECTIONS))
     yield server
     server.stop()
-
-
-def resident_kib(pid: int, field: str) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
-
-
-@contextmanager
-def pinging(server):
-    """Pings /ping every 50 ms in a thread; yields the list of how long each took (a failed ping is 99 s)."""
-    took, stop = [], threading.Event()
-
-    def ping():
-        while not stop.is_set():
-            started = time.monotonic()
-            try:
-                ok = requests.get(f"{server.url}/ping", timeout=5).status_code == 200
-            except requests.RequestException:
-                ok = False
-            took.append(time.monotonic() - started if ok else 99.0)
-            stop.wait(0.05)
-
-    thread = threading.Thread(target=ping)
-    thread.start()
-    try:
-        yield took
-    finally:
-        stop.set()
-        thread.join()
 
 
 def post_json(server, body: bytes, path: str = "/invocations") -> requests.Response:

@@ -101,3 +101,12 @@ def test_help_names_every_variable(capsys):
         parse_settings(["--help"], env={})
     text = capsys.readouterr().out
     assert all(setting.variable in text for setting in SETTINGS)
+
+
+def test_docs_serving_md_lists_the_settings_as_the_table_does():
+    from serving.settings import reference_table
+    from tests.serving.testkit import REPO
+
+    text = (REPO / "docs" / "serving.md").read_text()
+    start, end = "<!-- settings-reference:start -->\n", "\n<!-- settings-reference:end -->"
+    assert text[text.index(start) + len(start):text.index(end)] == reference_table()
