@@ -12,8 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from starlette.requests import Request
-
 from serving.errors import ServingError
 
 # Peak resident bytes one JSON value cost on top of its text, from parsing to the answer: measured on the churn
@@ -80,16 +78,12 @@ class Parser:
 
 @dataclass
 class Intake:
-    """How the prediction routes take a request in: its body within the limits, parsed where it does not stall."""
+    """How the prediction routes take a request in: its body within the limits (serving.http.read_body), parsed
+    where it does not stall the event loop."""
 
     max_body_bytes: int
     budget: MemoryBudget
     parser: Parser = field(default_factory=Parser)
-
-    async def read(self, request: Request, reservation: Reservation) -> bytes:
-        from serving.http import read_body
-
-        return await read_body(request, self.max_body_bytes, reservation)
 
     async def parse(self, body: bytes, values: int, reservation: Reservation, parse: Callable[..., Any],
                     *args: Any) -> Any:

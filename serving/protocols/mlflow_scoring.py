@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from serving.errors import ServingError, bad_request, from_model_exception
-from serving.http import error_response, json_response, parse_json
+from serving.http import error_response, json_response, parse_json, read_body
 from serving.limits import Intake, json_values
 from serving.model import Job, ServedModel
 from serving.predictor import Predictor
@@ -124,7 +124,7 @@ def invocations_handler(predictor: Predictor, intake: Intake):
         reservation = intake.budget.reservation()
         try:
             media_type = parse_content_type(request.headers.get("content-type"))
-            body = await intake.read(request, reservation)
+            body = await read_body(request, intake.max_body_bytes, reservation)
             values = values_in(body, media_type)
             job = await intake.parse(body, values, reservation, job_from_body, body, media_type, predictor.model)
             predictions = await predictor.predict(job)

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from serving.errors import ServingError, invalid_input
-from serving.http import json_response, parse_json
+from serving.http import json_response, parse_json, read_body
 from serving.limits import Intake, json_values
 from serving.model import Job
 from serving.predictor import Predictor
@@ -153,7 +153,7 @@ def infer_handler(predictor: Predictor, intake: Intake):
             return missing
         reservation = intake.budget.reservation()
         try:
-            body = await intake.read(request, reservation)
+            body = await read_body(request, intake.max_body_bytes, reservation)
             payload, job = await intake.parse(body, json_values(body), reservation, _parse, body, predictor)
             predictions = await predictor.predict(job)
         except ServingError as error:
