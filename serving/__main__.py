@@ -1,5 +1,6 @@
 """`python -m serving`: fetch the model once, then serve it from one or more worker processes."""
 
+import functools
 import logging
 import os
 import shutil
@@ -47,14 +48,17 @@ def _serve(settings: Settings, source) -> int:
     from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
+    from serving.connections import ReadDeadlineProtocol
     from serving.runtime import export_runtime
 
     export_runtime(settings, source)
     config = uvicorn.Config(
         "serving.app:app_from_environment", factory=True,
         host=settings.host, port=settings.port, workers=settings.workers,
-        loop="uvloop", http="httptools", lifespan="on", access_log=False, proxy_headers=False, server_header=False,
-        timeout_graceful_shutdown=settings.graceful_timeout,
+        loop="uvloop", http=functools.partial(ReadDeadlineProtocol, read_timeout=settings.read_timeout),
+        lifespan="on", access_log=False, proxy_headers=False, server_header=False,
+        timeout_graceful_shutdown=settings.graceful_timeout, timeout_keep_alive=settings.keep_alive_timeout,
+        limit_concurrency=settings.max_connections,
     )
     if settings.workers == 1:
         # uvicorn re-raises SIGTERM once it has shut down gracefully; the drain is done, so exit 0.

@@ -10,6 +10,7 @@ from starlette.routing import Route, Router
 
 from serving import __version__, metrics
 from serving.http import json_response
+from serving.limits import Intake, MemoryBudget
 from serving.observability import InstrumentedRoute
 from serving.predictor import Predictor
 from serving.protocols.mlflow_scoring import invocations_handler
@@ -39,6 +40,7 @@ def _health_routes(predictor: Predictor) -> dict[str, object]:
         return json_response({
             "server_version": __version__, "mlflow_version": mlflow.version.VERSION, "model_uri": source.uri,
             "model_name": source.name, "model_version": source.version, "run_id": source.run_id,
+            "model_flavor": predictor.model.flavor if predictor.model else None, "batching": predictor.batching,
         })
 
     async def prometheus(request: Request) -> Response:
@@ -83,14 +85,16 @@ def create_app(settings: Settings, source: ModelSource) -> ExactPaths:
             yield
         finally:
             await predictor.stop()
+            intake.parser.stop()
             metrics.forget_this_process()
 
     def route(path: str, handler, method: str = "GET") -> Route:
         return Route(path, InstrumentedRoute(path, handler, settings.access_log), methods=[method])
 
+    intake = Intake(settings.max_body_bytes, MemoryBudget(settings.memory_budget_bytes))
     routes = [
-        route("/invocations", invocations_handler(predictor, settings.max_body_bytes), "POST"),
-        route("/v2/models/{name}/infer", infer_handler(predictor, settings.max_body_bytes), "POST"),
+        route("/invocations", invocations_handler(predictor, intake), "POST"),
+        route("/v2/models/{name}/infer", infer_handler(predictor, intake), "POST"),
         route("/v2/models/{name}", model_metadata_handler(predictor)),
     ]
     routes += [route(path, handler) for path, handler in _health_routes(predictor).items()]

@@ -1,5 +1,6 @@
 """Small HTTP helpers shared by the protocol modules."""
 
+import json
 from typing import Any
 
 import orjson
@@ -7,6 +8,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from serving.errors import ServingError
+from serving.limits import Reservation, too_large
 
 JSON = "application/json"
 
@@ -19,12 +21,9 @@ def error_response(error: ServingError) -> Response:
     return Response(error.body(), error.status, media_type=JSON)
 
 
-def too_large(limit: int) -> ServingError:
-    return ServingError(413, "REQUEST_LIMIT_EXCEEDED", f"The request body is larger than the limit of {limit} bytes.")
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+async def read_body(request: Request, limit: int, reservation: Reservation) -> bytes:
+    """The whole body, refused with 413 as soon as it is known to exceed `limit` bytes; each chunk is taken from
+    the request's memory reservation as it arrives."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_large(limit)
@@ -37,6 +36,7 @@ async def read_body(request: Request, limit: int) -> bytes:
         size += len(chunk)
         if size > limit:
             raise too_large(limit)
+        reservation.take(len(chunk))
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -45,6 +45,10 @@ def parse_json(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as error:
+        try:  # NaN and Infinity, which MLflow's parser (Python's json) reads and orjson refuses
+            return json.loads(body)
+        except (ValueError, RecursionError):
+            pass
         raise ServingError(
             400, "BAD_REQUEST", f"Invalid input. Ensure that input is a valid JSON formatted string. Error: '{error}'"
         ) from None

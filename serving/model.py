@@ -9,6 +9,9 @@ from serving.errors import from_model_exception
 from serving.tabular import TabularInput, TabularSchema
 
 log = logging.getLogger("serving")
+# Flavors whose predict answers each row from that row alone, so requests may share a model call.  A custom
+# pyfunc may centre, rank or normalise over the frame it is given: it is batched only when BATCHING says so.
+ROW_INDEPENDENT_FLAVORS = ("mlflow.sklearn", "mlflow.xgboost", "mlflow.lightgbm")
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,8 @@ class Job:
 
     @property
     def combinable(self) -> bool:
-        return isinstance(self.data, TabularInput) and not self.params
+        """A request with no rows runs alone, so its answer is the model's answer to no rows, batched or not."""
+        return isinstance(self.data, TabularInput) and not self.params and self.rows > 0
 
 
 class ServedModel:
@@ -35,9 +39,14 @@ class ServedModel:
         self.metadata = self.pyfunc.metadata
         self.input_schema = self.metadata.get_input_schema()
         self.tabular = TabularSchema.from_mlflow(self.input_schema)
+        self.flavor = self.metadata.flavors.get("python_function", {}).get("loader_module", "")
         self._predict_table = self._table_predictor()
         self._warm_up(local_path)
         self.load_seconds = time.perf_counter() - started
+
+    @property
+    def row_independent(self) -> bool:
+        return self.flavor in ROW_INDEPENDENT_FLAVORS
 
     def _warm_up(self, local_path: str) -> None:
         """Predict the logged input example once, so lazy imports and caches are paid before /ready."""

@@ -7,13 +7,15 @@ import time
 from typing import Awaitable, Callable
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from serving import metrics
+from serving.connections import READ_TIMED_OUT
 
 Handler = Callable[[Request], Awaitable[Response]]
 log = logging.getLogger("serving")
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for it; never sent, only counted and logged
 
 
 class InstrumentedRoute:
@@ -32,14 +34,29 @@ class InstrumentedRoute:
         try:
             response = await self._answer(request)
             await response(scope, receive, send)
+            status = response.status_code
+        except ClientDisconnect:
+            status = self._gone(scope)
         finally:
             # Counted until the answer is written; every other metric is recorded after it is sent.
             self._in_progress.dec()
-        self._record(scope, request, response.status_code, time.perf_counter() - started)
+        self._record(scope, request, status, time.perf_counter() - started)
+
+    @staticmethod
+    def _gone(scope) -> int:
+        """The client went away before its request was read, or was too slow sending it: no answer can be
+        written, and it is the client's doing, so it is counted as 499 (or 408) and never as a server error."""
+        if scope.get(READ_TIMED_OUT):
+            log.info("request on %s %s not sent within the read timeout", scope["method"], scope["path"])
+            return 408
+        log.info("client disconnected before its request on %s %s was read", scope["method"], scope["path"])
+        return CLIENT_CLOSED_REQUEST
 
     async def _answer(self, request: Request) -> Response:
         try:
             return await self._handler(request)
+        except ClientDisconnect:
+            raise
         except Exception:  # noqa: BLE001 - a bug in a handler must still get an answer and a log line
             log.exception("unhandled error on %s %s", request.method, request.scope["path"])
             return Response(

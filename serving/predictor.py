@@ -20,6 +20,13 @@ class Predictor:
         self._batcher: Batcher | None = None
 
     @property
+    def batching(self) -> bool:
+        """BATCHING when set, else whether the model's flavor is known to predict row by row."""
+        if self.settings.batching is not None:
+            return self.settings.batching
+        return self.model is not None and self.model.row_independent
+
+    @property
     def ready(self) -> bool:
         return self._batcher is not None
 
@@ -30,7 +37,7 @@ class Predictor:
         gc.freeze()
         self._batcher = Batcher(
             self.model.run_batch,
-            limit=self.settings.batch_limit,
+            limit=self.settings.max_batch_size if self.batching else 1,
             max_wait_s=self.settings.max_batch_wait_ms / 1000,
             # A batch running past half the timeout is treated as stuck, so the requests behind it still
             # have half their time left when they start on another thread.

@@ -19,20 +19,20 @@ class Settings:
     port: int
     workers: int
     model_name: str | None
-    batching: bool
+    batching: bool | None
     max_batch_size: int
     max_batch_wait_ms: float
     request_timeout: float
+    read_timeout: float
+    keep_alive_timeout: float
+    max_connections: int
     max_body_bytes: int
+    memory_budget_bytes: int
     access_log: bool
     load_retries: int
     graceful_timeout: float
     numeric_threads: int
     requirements_check: str
-
-    @property
-    def batch_limit(self) -> int:
-        return self.max_batch_size if self.batching else 1
 
 
 @dataclass(frozen=True)
@@ -94,15 +94,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("workers", ("--workers", "-w"), "WORKERS", int, 1, "worker processes", minimum=1),
     Setting("model_name", ("--model-name",), "MODEL_NAME", str, None,
             "name in /version and V2 paths; default: the registered name or the directory's"),
-    Setting("batching", ("--batching",), "BATCHING", bool, True, "combine concurrent requests into one model call"),
+    Setting("batching", ("--batching",), "BATCHING", bool, None,
+            "combine concurrent requests into one model call; default: only for flavors whose predictions are known "
+            "to be row by row (serving.model.ROW_INDEPENDENT_FLAVORS)"),
     Setting("max_batch_size", ("--max-batch-size",), "MAX_BATCH_SIZE", int, 64, "most requests in one model call",
             minimum=1),
     Setting("max_batch_wait_ms", ("--max-batch-wait-ms",), "MAX_BATCH_WAIT_MS", float, 0.0,
             "how long an idle model waits for more requests; 0 never delays a lone request", minimum=0),
     Setting("request_timeout", ("--request-timeout",), "REQUEST_TIMEOUT_SECONDS", float, 60.0,
-            "seconds before a prediction answers 504", minimum=0),
+            "seconds before a prediction answers 504, counted once the request is read", minimum=0),
+    Setting("read_timeout", ("--read-timeout",), "READ_TIMEOUT_SECONDS", float, 30.0,
+            "seconds a client has to send a whole request (headers and body) from its first byte, or from "
+            "connecting; past it the client gets 408 and the connection is closed", minimum=0.001),
+    Setting("keep_alive_timeout", ("--keep-alive-timeout",), "KEEP_ALIVE_TIMEOUT_SECONDS", float, 5.0,
+            "seconds an idle keep-alive connection stays open", minimum=0.001),
+    Setting("max_connections", ("--max-connections",), "MAX_CONNECTIONS", int, 256,
+            "connections or requests in flight per worker; past it requests answer 503", minimum=1),
     Setting("max_body_bytes", ("--max-body-bytes",), "MAX_BODY_BYTES", int, 16 * 1024 * 1024,
             "larger request bodies answer 413", minimum=1),
+    Setting("memory_budget_bytes", ("--memory-budget-bytes",), "MEMORY_BUDGET_BYTES", int, 384 * 1024 * 1024,
+            "bytes the requests in flight may cost a worker (bodies, parsed values, frames), estimated before "
+            "parsing; one request over it answers 413, one that would take the worker over it 503", minimum=1),
     Setting("access_log", ("--access-log",), "ACCESS_LOG", bool, True, "one JSON line per request"),
     Setting("load_retries", ("--load-retries",), "MODEL_LOAD_RETRIES", int, 3,
             "attempts to fetch the model before giving up", minimum=1),
@@ -124,8 +136,20 @@ def environment(values: Mapping[str, object]) -> dict[str, str]:
         if field not in BY_FIELD:
             raise KeyError(f"unknown model server setting {field!r}; known: {sorted(BY_FIELD)}")
         setting = BY_FIELD[field]
+        if value is None and setting.default is None:
+            continue  # unset is how the parser yields None
         rendered[setting.variable] = setting.render(value)
     return rendered
+
+
+def reference_table() -> str:
+    """The settings as a Markdown table, for docs/serving.md (a test keeps the two equal)."""
+    lines = ["| flag | environment variable | type | default | meaning |", "| --- | --- | --- | --- | --- |"]
+    for setting in SETTINGS:
+        default = "(unset)" if setting.default is None else f"`{setting.default}`"
+        kind = "/".join(setting.choices) if setting.choices else setting.type.__name__
+        lines.append(f"| `{', '.join(setting.flags)}` | `{setting.variable}` | {kind} | {default} | {setting.meaning} |")
+    return "\n".join(lines)
 
 
 def _default_numeric_threads(workers: int) -> int:

@@ -6,13 +6,14 @@ DataFrame is built per model call, not per request.  What this path does not rec
 through MLflow's own parser instead (see protocols.mlflow_scoring).
 """
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from serving.errors import invalid_input
+from serving.errors import ServingError, bad_request, invalid_input
 
 
 # What pandas makes of a column of Python strings: `str` from pandas 3, object before.  Strings are built
@@ -102,6 +103,8 @@ class TabularSchema:
         return self.check(columns)
 
     def from_split(self, column_names: list, data: list) -> TabularInput:
+        if len(set(column_names)) != len(column_names):
+            raise bad_request(f"Column names must be unique; got {column_names}.")
         if not all(type(row) is list and len(row) == len(column_names) for row in data):
             raise invalid_input(f"Every row of 'data' must be a list of {len(column_names)} values, one per column.")
         return self.check({name: [row[index] for row in data] for index, name in enumerate(column_names)})
@@ -120,19 +123,30 @@ class TabularSchema:
         return pd.DataFrame._from_arrays(arrays, columns=self.column_index, index=index, verify_integrity=False)
 
 
+class Unconverted(ServingError):
+    """A value this path does not convert, though MLflow's parser might (a numeric string, a boolean in a number
+    column): the scoring protocol hands the request to MLflow's parser, the V2 protocol answers this 400."""
+
+
 def _check_values(name: str, kind: ColumnKind, bounds: tuple[int, int] | None, values: list) -> None:
     whole_floats_allowed = bounds is not None
     for value in values:
         if type(value) in kind.accepts or (value is None and kind.nullable):
             continue
-        # MLflow casts 2.0 to an integer column; it would also truncate 2.5, which here is refused.
-        if whole_floats_allowed and type(value) is float and value.is_integer():
-            continue
+        if whole_floats_allowed and type(value) is float and math.isfinite(value):
+            if value.is_integer():  # MLflow casts 2.0 to an integer column
+                continue
+            raise invalid_input(f"Incompatible input types for column {name}. Can not safely convert {value} to "
+                                f"{kind.label}: it is not a whole number, which MLflow would truncate.")
+        if kind is STRING and type(value) in (int, float, bool):
+            raise invalid_input(f"Incompatible input types for column {name}. A {type(value).__name__} in a string "
+                                "column would reach the model unconverted; send it as a string.")
         shown = "null" if value is None else type(value).__name__
-        raise invalid_input(
-            f"Incompatible input types for column {name}. Can not safely convert {shown} to {kind.label}."
-        )
+        raise Unconverted(400, "INVALID_PARAMETER_VALUE",
+                          f"Incompatible input types for column {name}. Can not safely convert {shown} to {kind.label}.")
     if whole_floats_allowed:
         low, high = bounds
-        if any(v < low or v > high for v in values):
-            raise invalid_input(f"Column {name} has a value outside the range of {kind.label}.")
+        # A float at a bound may be an integer past it that the JSON parser rounded to a float: refused too.
+        if any(v < low or v > high or (type(v) is float and (v == low or v == high)) for v in values):
+            raise bad_request(f"Column {name} has a value outside the range of {kind.label}, which MLflow would "
+                              "wrap around or refuse.")

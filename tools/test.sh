@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command.
 #   bash tools/test.sh          the default suite: static checks, then unit, mock and real-server tests (a few minutes)
-#   bash tools/test.sh TIER...  slow tiers, each with its own system setup: image, prometheus, engine
+#   bash tools/test.sh TIER...  slow tiers, each with its own system setup: image, prometheus, engine, fuzz
 #   bash tools/test.sh all      the default suite, then every slow tier (what CI runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,13 +15,14 @@ run_tier() {
     image) bash tools/image/setup.sh && "${pytest[@]}" -m image ;;
     prometheus) bash tools/prometheus/install.sh && "${pytest[@]}" -m prometheus ;;
     engine) bash tools/engine/build.sh && "${pytest[@]}" -m engine ;;
-    *) echo "unknown tier: $1 (default, image, prometheus, engine, all)" >&2; return 2 ;;
+    fuzz) "${pytest[@]}" -m fuzz ;;
+    *) echo "unknown tier: $1 (default, image, prometheus, engine, fuzz, all)" >&2; return 2 ;;
   esac
 }
 
 tiers=("$@")
 [ ${#tiers[@]} -gt 0 ] || tiers=(default)
-[ "${tiers[*]}" != all ] || tiers=(default image prometheus engine)
+[ "${tiers[*]}" != all ] || tiers=(default image prometheus engine fuzz)
 for tier in "${tiers[@]}"; do
   echo "== tier: $tier"
   run_tier "$tier"

@@ -8,9 +8,10 @@ from starlette.responses import Response
 
 from serving.errors import ServingError, bad_request, from_model_exception
 from serving.http import error_response, json_response, parse_json, read_body
+from serving.limits import Intake, json_values
 from serving.model import Job, ServedModel
 from serving.predictor import Predictor
-from serving.tabular import TabularInput, TabularSchema
+from serving.tabular import TabularInput, TabularSchema, Unconverted
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 CSV, JSON, PARQUET = "text/csv", "application/json", "application/vnd.apache.parquet"
@@ -60,7 +61,10 @@ def job_from_json(payload: Any, model: ServedModel) -> Job:
     params = payload.get("params")
     keys = [key for key in FORMATS if key in payload]
     if model.tabular is not None and len(keys) == 1 and (params is None or isinstance(params, dict)):
-        data = _fast_tabular(model.tabular, keys[0], payload[keys[0]])
+        try:
+            data = _fast_tabular(model.tabular, keys[0], payload[keys[0]])
+        except Unconverted:
+            data = None
         if data is not None:
             return Job(data, data.rows, params)
     return _job_from_mlflow_parser(payload, model)
@@ -94,18 +98,40 @@ def job_from_table(body: bytes, media_type: str, model: ServedModel) -> Job:
     return Job(frame, len(frame))
 
 
-def invocations_handler(predictor: Predictor, max_body_bytes: int):
+def values_in(body: bytes, media_type: str) -> int:
+    """An upper bound on the values the body holds, known before it is parsed."""
+    if media_type == JSON:
+        return json_values(body)
+    if media_type == CSV:
+        return body.count(b",") + body.count(b"\n") + 1
+    import pyarrow.parquet
+
+    try:
+        metadata = pyarrow.parquet.ParquetFile(io.BytesIO(body)).metadata
+    except Exception as error:  # noqa: BLE001 - an unreadable Parquet file is the client's error
+        raise from_model_exception(error) from None
+    return metadata.num_rows * max(metadata.num_columns, 1)
+
+
+def job_from_body(body: bytes, media_type: str, model: ServedModel) -> Job:
+    if media_type == JSON:
+        return job_from_json(parse_json(body), model)
+    return job_from_table(body, media_type, model)
+
+
+def invocations_handler(predictor: Predictor, intake: Intake):
     async def invocations(request: Request) -> Response:
+        reservation = intake.budget.reservation()
         try:
             media_type = parse_content_type(request.headers.get("content-type"))
-            body = await read_body(request, max_body_bytes)
-            if media_type == JSON:
-                job = job_from_json(parse_json(body), predictor.model)
-            else:
-                job = job_from_table(body, media_type, predictor.model)
+            body = await read_body(request, intake.max_body_bytes, reservation)
+            values = values_in(body, media_type)
+            job = await intake.parse(body, values, reservation, job_from_body, body, media_type, predictor.model)
             predictions = await predictor.predict(job)
         except ServingError as error:
             return error_response(error)
+        finally:
+            reservation.release()
         request.state.rows = job.rows
         return json_response({"predictions": predictions})
 

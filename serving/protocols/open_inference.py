@@ -1,6 +1,5 @@
 """The Open Inference (V2) protocol of KServe and MLServer, for tabular models: one input per column."""
 
-import math
 from typing import Any
 
 from starlette.requests import Request
@@ -8,6 +7,7 @@ from starlette.responses import Response
 
 from serving.errors import ServingError, invalid_input
 from serving.http import json_response, parse_json, read_body
+from serving.limits import Intake, json_values
 from serving.model import Job
 from serving.predictor import Predictor
 
@@ -29,28 +29,78 @@ def _datatype_of(value: Any) -> str:
     return "BYTES"
 
 
-def _flatten(data: Any) -> list:
-    """V2 tensors may be nested by shape, e.g. [[1], [2]] for shape [2, 1]; a column is flat."""
+INTEGERS = {"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"}
+FLOATS = {"FP16", "FP32", "FP64"}
+# The Python types a tensor of each datatype may hold in JSON; bool is never an integer here.
+VALUE_TYPES = {**{name: (int,) for name in INTEGERS}, **{name: (int, float) for name in FLOATS},
+               "BOOL": (bool,), "BYTES": (str,)}
+# The datatypes a signature column accepts: its own, and narrower numbers MLflow widens without loss.
+COLUMN_DATATYPES = {"long": INTEGERS, "integer": INTEGERS, "double": INTEGERS | FLOATS, "float": INTEGERS | FLOATS,
+                    "string": {"BYTES"}, "boolean": {"BOOL"}}
+MAX_DIMENSIONS = 16
+
+
+def _flatten(data: list, depth: int) -> list:
+    """V2 tensors may be nested by shape, e.g. [[1], [2]] for shape [2, 1]; a column is flat.  Nesting deeper
+    than the shape's dimensions is refused, so no input can exhaust the stack."""
     flat = []
     for item in data:
-        flat.extend(_flatten(item)) if isinstance(item, list) else flat.append(item)
+        if type(item) is list:
+            if depth <= 1:
+                raise invalid_input("'data' is nested deeper than its shape.")
+            flat.extend(_flatten(item, depth - 1))
+        else:
+            flat.append(item)
     return flat
 
 
-def _column(spec: Any) -> tuple[str, list]:
+def _check_shape(name: str, shape: Any, values: int) -> None:
+    """The product of the shape, computed without ever exceeding the number of values given."""
+    if type(shape) is not list or not 0 < len(shape) <= MAX_DIMENSIONS \
+            or not all(type(size) is int and size >= 0 for size in shape):
+        raise invalid_input(f"Input {name!r}: 'shape' must be a list of 1 to {MAX_DIMENSIONS} non-negative integers.")
+    product = 0 if 0 in shape else 1
+    for size in shape:
+        product *= size
+        if product > values:
+            break
+    if product != values:
+        raise invalid_input(f"Input {name!r}: shape {shape} does not match {values} values.")
+
+
+def _check_datatype(name: str, datatype: Any, values: list, column_kind: str | None) -> None:
+    if datatype not in VALUE_TYPES:
+        raise invalid_input(f"Input {name!r}: datatype {datatype!r} is not one of {sorted(VALUE_TYPES)}.")
+    if column_kind is not None and datatype not in COLUMN_DATATYPES[column_kind]:
+        raise invalid_input(f"Input {name!r}: datatype {datatype} does not fit the model's {column_kind} column.")
+    accepted = VALUE_TYPES[datatype]
+    for value in values:
+        if type(value) not in accepted and value is not None:
+            raise invalid_input(f"Input {name!r}: {type(value).__name__} value in a {datatype} tensor.")
+
+
+def _column(spec: Any, kinds: dict[str, str]) -> tuple[str, list]:
     if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not isinstance(spec.get("data"), list):
-        raise invalid_input("Every input needs a 'name' and a 'data' list.")
-    values = _flatten(spec["data"])
-    shape = spec.get("shape")
-    if shape is not None and (not isinstance(shape, list) or math.prod(shape) != len(values)):
-        raise invalid_input(f"Input {spec['name']!r}: shape {shape} does not match {len(values)} values.")
-    return spec["name"], values
+        raise invalid_input("Every input needs a 'name', a 'shape', a 'datatype' and a 'data' list.")
+    name, shape = spec["name"], spec.get("shape")
+    if type(shape) is not list:
+        raise invalid_input(f"Input {name!r}: 'shape' must be a list of 1 to {MAX_DIMENSIONS} non-negative integers.")
+    values = _flatten(spec["data"], min(len(shape), MAX_DIMENSIONS))
+    _check_shape(name, shape, len(values))
+    _check_datatype(name, spec.get("datatype"), values, kinds.get(name))
+    return name, values
 
 
-def _columns_from_request(payload: Any) -> dict[str, list]:
+def _columns_from_request(payload: Any, predictor: Predictor) -> dict[str, list]:
     if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list) or not payload["inputs"]:
         raise invalid_input("The request must be a JSON object with a non-empty 'inputs' list.")
-    return dict(_column(spec) for spec in payload["inputs"])
+    tabular = predictor.model.tabular
+    kinds = {} if tabular is None else {name: kind.label for name, kind in zip(tabular.names, tabular.kinds)}
+    columns = [_column(spec, kinds) for spec in payload["inputs"]]
+    names = [name for name, _ in columns]
+    if len(set(names)) != len(names):
+        raise invalid_input(f"Input names must be unique; got {names}.")
+    return dict(columns)
 
 
 def _job(columns: dict[str, list], predictor: Predictor) -> Job:
@@ -76,7 +126,7 @@ def _outputs(predictions: Any) -> list[dict]:
 
 def _output(name: str, values: list) -> dict:
     width = len(values[0]) if values and isinstance(values[0], list) else None
-    data = _flatten(values) if width is not None else values
+    data = [item for row in values for item in row] if width is not None else values
     return {
         "name": name,
         "datatype": _datatype_of(data[0]) if data else "FP64",
@@ -91,17 +141,25 @@ def _unknown_model(name: str, predictor: Predictor) -> Response | None:
     return None
 
 
-def infer_handler(predictor: Predictor, max_body_bytes: int):
+def _parse(body: bytes, predictor: Predictor) -> tuple[Any, Job]:
+    payload = parse_json(body)
+    return payload, _job(_columns_from_request(payload, predictor), predictor)
+
+
+def infer_handler(predictor: Predictor, intake: Intake):
     async def infer(request: Request) -> Response:
         name = request.path_params["name"]
         if (missing := _unknown_model(name, predictor)) is not None:
             return missing
+        reservation = intake.budget.reservation()
         try:
-            payload = parse_json(await read_body(request, max_body_bytes))
-            job = _job(_columns_from_request(payload), predictor)
+            body = await read_body(request, intake.max_body_bytes, reservation)
+            payload, job = await intake.parse(body, json_values(body), reservation, _parse, body, predictor)
             predictions = await predictor.predict(job)
         except ServingError as error:
             return _v2_error(error)
+        finally:
+            reservation.release()
         request.state.rows = job.rows
         answer = {"model_name": name, "model_version": predictor.source.version or None, "outputs": _outputs(predictions)}
         if isinstance(payload.get("id"), str):

@@ -19,7 +19,8 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="session")
 def mlflow_store(tmp_path_factory) -> str:
-    """A local SQLite tracking store with two registered models: `churn` (the example pipeline) and `faulty`."""
+    """A local SQLite tracking store with registered models: `churn` (the example pipeline, sklearn), and two
+    custom pyfuncs, `faulty` (fails or stalls on request) and `centring` (its answer depends on the whole frame)."""
     import mlflow
     import pandas as pd
     from mlflow.models import infer_signature
@@ -28,16 +29,17 @@ def mlflow_store(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{root}/mlflow.db"
     mlflow.set_tracking_uri(uri)
-    for name in ("churn", "faulty"):  # artifacts under tmp, not relative to the working directory
+    for name in ("churn", "faulty", "centring"):  # artifacts under tmp, not relative to the working directory
         mlflow.create_experiment(name, artifact_location=(root / name).as_uri())
     train_and_register(uri, "churn", "champion", max_iter=30, seed=0)
-    example = pd.DataFrame({"x": [1.0], "action": ["double"]})
-    mlflow.set_experiment("faulty")
-    with mlflow.start_run():
-        mlflow.pyfunc.log_model(
-            name="model", python_model=str(Path(__file__).with_name("faulty_model.py")),
-            signature=infer_signature(example, pd.Series([2.0])), registered_model_name="faulty",
-        )
+    for name, example in (("faulty", pd.DataFrame({"x": [1.0], "action": ["double"]})),
+                          ("centring", pd.DataFrame({"x": [1.0]}))):
+        mlflow.set_experiment(name)
+        with mlflow.start_run():
+            mlflow.pyfunc.log_model(
+                name="model", python_model=str(Path(__file__).with_name(f"{name}_model.py")),
+                signature=infer_signature(example, pd.Series([2.0])), registered_model_name=name,
+            )
     return uri
 
 
@@ -64,7 +66,8 @@ def churn_server(mlflow_store, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def faulty_server(mlflow_store, tmp_path_factory):
-    server = start_server(tmp_path_factory, mlflow_store, "--model-uri", "models:/faulty/1", "--request-timeout", "2")
+    server = start_server(tmp_path_factory, mlflow_store, "--model-uri", "models:/faulty/1", "--request-timeout", "2",
+                          "--batching")
     yield server
     server.stop()
 
@@ -89,7 +92,7 @@ def churn_app(mlflow_store, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def faulty_app(mlflow_store, tmp_path_factory):
-    server = in_process_server(tmp_path_factory, "models:/faulty/1", "--request-timeout", "2")
+    server = in_process_server(tmp_path_factory, "models:/faulty/1", "--request-timeout", "2", "--batching")
     yield server
     server.stop()
 

@@ -98,3 +98,50 @@ def test_requests_that_arrive_during_a_lone_requests_call_go_in_together_behind_
 
     assert asyncio.run(scenario()) == [1, 2, 3, 4]
     assert calls == [1, 3]
+
+
+@pytest.fixture(scope="module")
+def centring_server(mlflow_store, tmp_path_factory):
+    server = start_server(tmp_path_factory, mlflow_store, "--model-uri", "models:/centring/1")
+    yield server
+    server.stop()
+
+
+def test_a_custom_pyfunc_is_not_batched_by_default_so_frame_wide_answers_stay_each_callers_own(centring_server):
+    def centred(base: float) -> list:
+        response = requests.post(f"{centring_server.url}/invocations",
+                                 json={"dataframe_records": [{"x": base}, {"x": base + 2.0}]}, timeout=60)
+        assert response.status_code == 200, response.text
+        return response.json()["predictions"]
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(centred, [float(base) for base in range(64)]))
+    assert answers == [[-1.0, 1.0]] * 64
+    assert requests.get(f"{centring_server.url}/version", timeout=5).json()["batching"] is False
+    requests_served, model_calls = batch_totals(centring_server)
+    assert requests_served == model_calls == 64
+
+
+def test_sklearn_is_batched_by_default_and_a_custom_pyfunc_when_batching_opts_in(churn_server, faulty_server):
+    churn = requests.get(f"{churn_server.url}/version", timeout=5).json()
+    faulty = requests.get(f"{faulty_server.url}/version", timeout=5).json()
+    assert (churn["model_flavor"], churn["batching"]) == ("mlflow.sklearn", True)
+    assert (faulty["model_flavor"], faulty["batching"]) == ("mlflow.pyfunc.loaders.code_model", True)
+
+
+def test_a_request_with_no_rows_gets_the_same_answer_alone_and_among_concurrent_requests(churn_server, churn_rows):
+    empty = {"dataframe_split": {"columns": list(churn_rows.columns), "data": []}}
+    alone = requests.post(f"{churn_server.url}/invocations", json=empty, timeout=30)
+    rows = json.loads(churn_rows.to_json(orient="records"))
+    before = batch_totals(churn_server)
+
+    def one(index: int) -> requests.Response:
+        payload = empty if index % 2 else {"dataframe_records": [rows[index % len(rows)]]}
+        return requests.post(f"{churn_server.url}/invocations", json=payload, timeout=30)
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(one, range(200)))
+    requests_served, model_calls = (a - b for a, b in zip(batch_totals(churn_server), before))
+    assert model_calls < requests_served, "the requests were never combined, so this proved nothing"
+    assert {(a.status_code, a.text) for a in answers[1::2]} == {(alone.status_code, alone.text)}
+    assert all(a.status_code == 200 for a in answers[::2])

@@ -62,12 +62,30 @@ def test_v2_unknown_model_name_gets_404(churn, method, path):
     assert "other" in response.json()["error"]
 
 
+def tensor(name: str, shape, datatype, data) -> dict:
+    return {"name": name, "shape": shape, "datatype": datatype, "data": data}
+
+
 @pytest.mark.parametrize("payload, words", [
     pytest.param({"inputs": []}, "non-empty 'inputs'", id="no_inputs"),
-    pytest.param({"inputs": [{"name": "tenure_months", "shape": [3], "data": [1]}]}, "shape", id="shape_mismatch"),
-    pytest.param({"inputs": [{"name": "tenure_months", "shape": [1], "data": [1]}]}, "missing inputs", id="missing"),
+    pytest.param({"inputs": [tensor("tenure_months", [3], "INT64", [1])]}, "shape", id="shape_mismatch"),
+    pytest.param({"inputs": [tensor("tenure_months", [1], "INT64", [1])]}, "missing inputs", id="missing"),
+    pytest.param({"inputs": [tensor("tenure_months", [1], "NOPE", [1])]}, "datatype 'NOPE'", id="unknown_datatype"),
+    pytest.param({"inputs": [tensor("tenure_months", [1], None, [1])]}, "datatype None", id="no_datatype"),
+    pytest.param({"inputs": [tensor("tenure_months", [1], "BYTES", ["1"])]}, "does not fit", id="bytes_for_long"),
+    pytest.param({"inputs": [tensor("contract", [1], "INT64", [1])]}, "does not fit", id="int64_for_string"),
+    pytest.param({"inputs": [tensor("tenure_months", [1], "INT64", [1.5])]}, "float value", id="value_not_datatype"),
+    pytest.param({"inputs": [tensor("tenure_months", ["x" * 10, 100000], "INT64", [1])]}, "'shape'", id="string_in_shape"),
+    pytest.param({"inputs": [tensor("tenure_months", [2**62] * 8000, "INT64", [1])]}, "'shape'", id="long_shape"),
+    pytest.param({"inputs": [tensor("tenure_months", [2**62, 2**62, 0], "INT64", [1])]}, "does not match", id="big_shape"),
+    pytest.param({"inputs": [tensor("tenure_months", [10**30], "INT64", [1])]}, "'shape'", id="huge_shape"),
+    pytest.param({"inputs": [tensor("tenure_months", None, "INT64", [1])]}, "'shape'", id="no_shape"),
+    pytest.param('{"inputs": [{"name": "tenure_months", "shape": [1], "datatype": "INT64", "data": %s1%s}]}'
+                 % ("[" * 1000, "]" * 1000), "nested deeper", id="deep_data"),
+    pytest.param({"inputs": [tensor("contract", [1], "BYTES", ["a"])] * 2}, "unique", id="duplicate_names"),
 ])
 def test_v2_bad_requests_get_400_with_an_error_message(churn, payload, words):
-    response = churn.post("/v2/models/churn/infer", json=payload)
+    body = payload if isinstance(payload, str) else json.dumps(payload)
+    response = churn.post("/v2/models/churn/infer", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert words in response.json()["error"]

@@ -109,7 +109,6 @@ def test_malformed_requests_get_mlflow_errors(churn, payload, status, code, word
     pytest.param({"tenure_months": "three"}, "tenure_months", id="string_in_long_column"),
     pytest.param({"contract": 12}, "contract", id="number_in_string_column"),
     pytest.param({"tenure_months": None}, "tenure_months", id="null_in_long_column"),
-    pytest.param({"tenure_months": True}, "tenure_months", id="boolean_in_long_column"),
     pytest.param({"support_calls": DROP}, "missing inputs ['support_calls']", id="missing_column"),
 ])
 def test_inputs_that_break_the_signature_get_400(churn, churn_rows, changes, words):

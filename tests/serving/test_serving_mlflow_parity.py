@@ -58,9 +58,48 @@ def test_bad_input_is_a_client_error_in_both(churn_server, mlflow_server, body):
     assert ours.json()["error_code"] == theirs.json()["error_code"]
 
 
-def one_row(tenure_months) -> dict:
-    return {"dataframe_records": [{"tenure_months": tenure_months, "monthly_charges": 50.0, "support_calls": 1,
-                                   "contract": "one-year", "total_charges": 500.0}]}
+ROW = {"tenure_months": 12, "monthly_charges": 50.0, "support_calls": 1, "contract": "one-year", "total_charges": 500.0}
+
+
+def one_row(tenure_months=12, **changes) -> dict:
+    return {"dataframe_records": [{**ROW, "tenure_months": tenure_months, **changes}]}
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param(json.dumps(one_row()).replace("50.0", "NaN"), id="nan_literal_in_a_double_column"),
+    pytest.param(json.dumps(one_row()).replace("50.0", "Infinity"), id="infinity_literal_in_a_double_column"),
+    pytest.param(one_row(True), id="boolean_in_a_long_column"),
+    pytest.param(one_row(monthly_charges=False), id="boolean_in_a_double_column"),
+    pytest.param(one_row("12"), id="numeric_string_in_a_long_column"),
+    pytest.param(one_row(monthly_charges="50.5"), id="numeric_string_in_a_double_column"),
+    pytest.param({"dataframe_split": {"columns": [*ROW, "contract"], "data": [[*ROW.values(), "two-year"]]}},
+                 id="duplicate_column_name"),
+    pytest.param(one_row(None), id="null_in_a_long_column"),
+    pytest.param(one_row("twelve"), id="word_in_a_long_column"),
+    pytest.param(one_row(-(2**63) - 1), id="below_the_long_range"),
+])
+def test_answers_like_mlflow_models_serve_where_no_difference_is_documented(churn_server, mlflow_server, body):
+    ours, theirs = both(churn_server, mlflow_server, body)
+    assert ours.status_code == theirs.status_code, (ours.text, theirs.text)
+    if theirs.status_code == 200:
+        assert ours.json() == theirs.json()
+    else:
+        assert ours.json()["error_code"] == theirs.json()["error_code"]
+
+
+# Every deliberate difference from `mlflow models serve`; README.md lists each with its reason.
+def test_a_number_in_a_string_column_is_refused_where_mlflow_passes_it_to_the_model_unconverted(
+        churn_server, mlflow_server):
+    ours, theirs = both(churn_server, mlflow_server, one_row(contract=12))
+    assert theirs.status_code == 200
+    assert ours.status_code == 400 and "contract" in ours.json()["message"]
+
+
+def test_a_long_past_its_range_is_refused_where_mlflow_wraps_it_around(churn_server, mlflow_server):
+    ours, theirs = both(churn_server, mlflow_server, one_row(2**63))
+    wrapped, _ = both(churn_server, mlflow_server, one_row(-(2**63)))
+    assert theirs.status_code == 200 and theirs.json() == wrapped.json()
+    assert ours.status_code == 400 and "range" in ours.json()["message"]
 
 
 def test_a_whole_float_in_a_long_column_is_cast_like_mlflow_does(churn_server, mlflow_server):

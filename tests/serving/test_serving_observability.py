@@ -66,3 +66,19 @@ def test_rows_are_counted_for_answered_predictions_only():
     call(InstrumentedRoute("/predicted", predicted, access_log=False), "/predicted")
     call(InstrumentedRoute("/refused", refused, access_log=False), "/refused")
     assert sample("mlstack_prediction_rows_total") == rows + 3
+
+
+def test_a_client_that_hangs_up_is_counted_as_499_with_no_answer_and_no_error_log(caplog):
+    from starlette.requests import ClientDisconnect
+
+    async def reading(request):
+        raise ClientDisconnect()
+
+    route = InstrumentedRoute("/hangup", reading, access_log=False)
+    with caplog.at_level("INFO", logger="serving"):
+        sent = call(route, "/hangup")
+    assert sent == []
+    assert sample("mlstack_http_requests_total", route="/hangup", method="POST", status="499") == 1
+    assert sample("mlstack_http_requests_total", route="/hangup", method="POST", status="500") == 0
+    assert [record.levelname for record in caplog.records] == ["INFO"]
+    assert sample("mlstack_http_requests_in_progress", route="/hangup") == 0

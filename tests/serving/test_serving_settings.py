@@ -9,8 +9,8 @@ from serving.settings import BY_FIELD, SETTINGS, Settings, environment, parse_se
 # One value per setting, none of them its default, so a round trip that dropped a variable would show.
 SAMPLES = {
     "model_uri": "models:/churn@champion", "host": "0.0.0.0", "port": 9123, "workers": 3, "model_name": "churn-v2",
-    "batching": False, "max_batch_size": 17, "max_batch_wait_ms": 2.5, "request_timeout": 7.25,
-    "max_body_bytes": 123456, "access_log": False, "load_retries": 5, "graceful_timeout": 4.5,
+    "batching": False, "max_batch_size": 17, "max_batch_wait_ms": 2.5, "request_timeout": 7.25, "read_timeout": 3.5, "keep_alive_timeout": 1.5, "max_connections": 99,
+    "max_body_bytes": 123456, "memory_budget_bytes": 654321, "access_log": False, "load_retries": 5, "graceful_timeout": 4.5,
     "numeric_threads": 2, "requirements_check": "strict",
 }
 
@@ -66,7 +66,7 @@ def test_flags_and_short_options_still_work():
                              "--no-access-log", "--requirements-check", "off"], env={})
     assert (parsed.model_uri, parsed.host, parsed.port, parsed.workers, parsed.batching) == ("models:/a/1", "0.0.0.0", 81, 2, False)
     assert (parsed.max_batch_size, parsed.max_batch_wait_ms, parsed.request_timeout) == (8, 1.5, 3.0)
-    assert (parsed.access_log, parsed.requirements_check, parsed.batch_limit) == (False, "off", 1)
+    assert (parsed.access_log, parsed.requirements_check) == (False, "off")
 
 
 def test_a_flag_overrides_its_variable():
@@ -101,3 +101,12 @@ def test_help_names_every_variable(capsys):
         parse_settings(["--help"], env={})
     text = capsys.readouterr().out
     assert all(setting.variable in text for setting in SETTINGS)
+
+
+def test_docs_serving_md_lists_the_settings_as_the_table_does():
+    from serving.settings import reference_table
+    from tests.serving.testkit import REPO
+
+    text = (REPO / "docs" / "serving.md").read_text()
+    start, end = "<!-- settings-reference:start -->\n", "\n<!-- settings-reference:end -->"
+    assert text[text.index(start) + len(start):text.index(end)] == reference_table()

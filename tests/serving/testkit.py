@@ -7,7 +7,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,6 +120,35 @@ def wait_for_in_progress(server, count: int, timeout_s: float = 20) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"never saw {count} requests in progress")
+
+
+def resident_kib(pid: int, field: str) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
+
+
+@contextmanager
+def pinging(server):
+    """Pings /ping every 50 ms in a thread; yields the list of how long each took (a failed ping is 99 s)."""
+    took, stop = [], threading.Event()
+
+    def ping():
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                ok = requests.get(f"{server.url}/ping", timeout=5).status_code == 200
+            except requests.RequestException:
+                ok = False
+            took.append(time.monotonic() - started if ok else 99.0)
+            stop.wait(0.05)
+
+    thread = threading.Thread(target=ping)
+    thread.start()
+    try:
+        yield took
+    finally:
+        stop.set()
+        thread.join()
 
 
 def example_pipeline():
