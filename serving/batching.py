@@ -5,7 +5,7 @@ task (unless a wait is configured), so batching adds no delay when there is no c
 
 import asyncio
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 from serving.model import Job
 from serving.model_threads import ModelThreads, Outcomes

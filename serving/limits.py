@@ -8,9 +8,10 @@ health checks, and two large requests are never expanded at once.
 """
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from serving.errors import ServingError
 

@@ -54,7 +54,7 @@ class ServedModel:
             example = self.metadata.load_input_example(local_path)
             if example is not None:
                 self.pyfunc.predict(example)
-        except Exception as error:  # noqa: BLE001 - a bad example must not stop a model that serves
+        except Exception as error:  # a bad example must not stop a model that serves
             log.warning("warm-up on the logged input example failed: %s", error)
 
     def _table_predictor(self):
@@ -74,7 +74,7 @@ class ServedModel:
             try:
                 combined = self.tabular.frame([job.data for job in jobs])
                 return _split(self._predict_table(combined), [job.rows for job in jobs])
-            except Exception:  # noqa: BLE001 - each job is retried alone and gets its own answer
+            except Exception:  # each job is retried alone and gets its own answer
                 pass
         return [self._run_one(job) for job in jobs]
 
@@ -86,7 +86,7 @@ class ServedModel:
             else:
                 predictions = self.pyfunc.predict(job.data, params=job.params)
             return _jsonable(predictions)
-        except Exception as error:  # noqa: BLE001 - the model's failure becomes this request's answer
+        except Exception as error:  # the model's failure becomes this request's answer
             return from_model_exception(error)
 
 

@@ -10,7 +10,8 @@ cost of `run_in_executor` and its chained futures.
 import asyncio
 import queue
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from serving.errors import ServingError
 from serving.model import Job
@@ -65,7 +66,7 @@ class ModelThreads:
             jobs, futures, loop, finished = item
             try:
                 outcomes = self._run_batch(jobs)
-            except Exception as error:  # noqa: BLE001 - every request of the batch gets the failure
+            except Exception as error:  # every request of the batch gets the failure
                 outcomes = [ServingError(500, "INTERNAL_ERROR", f"Prediction failed: {error}")] * len(jobs)
             try:
                 loop.call_soon_threadsafe(self._finish, index, futures, outcomes, finished)
@@ -73,7 +74,7 @@ class ModelThreads:
                 return
 
     def _finish(self, index: int, futures: list[asyncio.Future], outcomes: Outcomes, finished: asyncio.Future) -> None:
-        for future, outcome in zip(futures, outcomes):
+        for future, outcome in zip(futures, outcomes, strict=True):
             if future.done():  # its caller timed out or went away
                 continue
             if isinstance(outcome, ServingError):

@@ -85,7 +85,7 @@ def fetch_model(uri: str, destination: str, attempts: int, name: str | None = No
         try:
             local_path, version, run_id = _download(uri, destination)
             break
-        except Exception as error:  # noqa: BLE001 - every failure is either retried or reported
+        except Exception as error:  # every failure is either retried or reported
             if _is_permanent(error) or attempt == attempts:
                 raise ModelUnavailable(f"{type(error).__name__}: {error}".splitlines()[0]) from error
             log.warning("fetching %s failed (attempt %d/%d): %s", uri, attempt, attempts, error)

@@ -76,7 +76,7 @@ def _job_from_mlflow_parser(payload: dict, model: ServedModel) -> Job:
 
     try:
         parsed = _parse_json_data(payload, model.metadata, model.input_schema)
-    except Exception as error:  # noqa: BLE001 - MLflow's parser refusing the input is the client's error
+    except Exception as error:  # MLflow's parser refusing the input is the client's error
         raise from_model_exception(error) from None
     return Job(parsed.data, _row_count(parsed.data), parsed.params)
 
@@ -93,7 +93,7 @@ def job_from_table(body: bytes, media_type: str, model: ServedModel) -> Job:
             frame = parse_csv_input(io.StringIO(body.decode("utf-8")), schema=model.input_schema)
         else:
             frame = parse_parquet_input(io.BytesIO(body))
-    except Exception as error:  # noqa: BLE001 - unreadable CSV or Parquet is the client's error
+    except Exception as error:  # unreadable CSV or Parquet is the client's error
         raise from_model_exception(error) from None
     return Job(frame, len(frame))
 
@@ -108,7 +108,7 @@ def values_in(body: bytes, media_type: str) -> int:
 
     try:
         metadata = pyarrow.parquet.ParquetFile(io.BytesIO(body)).metadata
-    except Exception as error:  # noqa: BLE001 - an unreadable Parquet file is the client's error
+    except Exception as error:  # an unreadable Parquet file is the client's error
         raise from_model_exception(error) from None
     return metadata.num_rows * max(metadata.num_columns, 1)
 

@@ -32,7 +32,7 @@ def _datatype_of(value: Any) -> str:
 INTEGERS = {"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"}
 FLOATS = {"FP16", "FP32", "FP64"}
 # The Python types a tensor of each datatype may hold in JSON; bool is never an integer here.
-VALUE_TYPES = {**{name: (int,) for name in INTEGERS}, **{name: (int, float) for name in FLOATS},
+VALUE_TYPES = {**dict.fromkeys(INTEGERS, (int,)), **dict.fromkeys(FLOATS, (int, float)),
                "BOOL": (bool,), "BYTES": (str,)}
 # The datatypes a signature column accepts: its own, and narrower numbers MLflow widens without loss.
 COLUMN_DATATYPES = {"long": INTEGERS, "integer": INTEGERS, "double": INTEGERS | FLOATS, "float": INTEGERS | FLOATS,
@@ -95,7 +95,7 @@ def _columns_from_request(payload: Any, predictor: Predictor) -> dict[str, list]
     if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list) or not payload["inputs"]:
         raise invalid_input("The request must be a JSON object with a non-empty 'inputs' list.")
     tabular = predictor.model.tabular
-    kinds = {} if tabular is None else {name: kind.label for name, kind in zip(tabular.names, tabular.kinds)}
+    kinds = {} if tabular is None else {name: kind.label for name, kind in zip(tabular.names, tabular.kinds, strict=True)}
     columns = [_column(spec, kinds) for spec in payload["inputs"]]
     names = [name for name, _ in columns]
     if len(set(names)) != len(names):
@@ -175,7 +175,7 @@ def model_metadata_handler(predictor: Predictor):
         if tabular is None:
             return []
         return [{"name": name, "datatype": V2_DATATYPES[kind.label], "shape": [-1]}
-                for name, kind in zip(tabular.names, tabular.kinds)]
+                for name, kind in zip(tabular.names, tabular.kinds, strict=True)]
 
     async def model_metadata(request: Request) -> Response:
         name = request.path_params["name"]

@@ -44,7 +44,7 @@ def test_batching_on_and_off_give_identical_predictions(churn_server, unbatched_
     calls_after = batch_totals(churn_server)
     unbatched = predict_each_row_concurrently(unbatched_server, rows)
     assert batched == unbatched == churn_model.predict(churn_rows).tolist()
-    requests_served, model_calls = (after - before for after, before in zip(calls_after, calls_before))
+    requests_served, model_calls = (after - before for after, before in zip(calls_after, calls_before, strict=True))
     assert requests_served == len(rows) and model_calls < len(rows), "concurrent requests were never combined"
     unbatched_requests, unbatched_calls = batch_totals(unbatched_server)
     assert unbatched_requests == unbatched_calls
@@ -67,7 +67,7 @@ def test_a_bad_request_in_a_batch_fails_alone(faulty_server):
     after = batch_totals(faulty_server)
     assert [r.json() for r in results] == [{"predictions": [2.0 * x]} for x in range(6)]
     assert failed.status_code == 400 and "asked to fail" in failed.json()["message"]
-    requests_served, model_calls = (a - b for a, b in zip(after, before))
+    requests_served, model_calls = (a - b for a, b in zip(after, before, strict=True))
     assert model_calls < requests_served, "the requests were not combined into a batch"
 
 
@@ -141,7 +141,7 @@ def test_a_request_with_no_rows_gets_the_same_answer_alone_and_among_concurrent_
 
     with ThreadPoolExecutor(16) as pool:
         answers = list(pool.map(one, range(200)))
-    requests_served, model_calls = (a - b for a, b in zip(batch_totals(churn_server), before))
+    requests_served, model_calls = (a - b for a, b in zip(batch_totals(churn_server), before, strict=True))
     assert model_calls < requests_served, "the requests were never combined, so this proved nothing"
     assert {(a.status_code, a.text) for a in answers[1::2]} == {(alone.status_code, alone.text)}
     assert all(a.status_code == 200 for a in answers[::2])

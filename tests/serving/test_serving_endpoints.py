@@ -80,8 +80,8 @@ def tensor(name: str, shape, datatype, data) -> dict:
     pytest.param({"inputs": [tensor("tenure_months", [2**62, 2**62, 0], "INT64", [1])]}, "does not match", id="big_shape"),
     pytest.param({"inputs": [tensor("tenure_months", [10**30], "INT64", [1])]}, "'shape'", id="huge_shape"),
     pytest.param({"inputs": [tensor("tenure_months", None, "INT64", [1])]}, "'shape'", id="no_shape"),
-    pytest.param('{"inputs": [{"name": "tenure_months", "shape": [1], "datatype": "INT64", "data": %s1%s}]}'
-                 % ("[" * 1000, "]" * 1000), "nested deeper", id="deep_data"),
+    pytest.param('{"inputs": [{"name": "tenure_months", "shape": [1], "datatype": "INT64", "data": '
+                 + "[" * 1000 + "1" + "]" * 1000 + "}]}", "nested deeper", id="deep_data"),
     pytest.param({"inputs": [tensor("contract", [1], "BYTES", ["a"])] * 2}, "unique", id="duplicate_names"),
 ])
 def test_v2_bad_requests_get_400_with_an_error_message(churn, payload, words):

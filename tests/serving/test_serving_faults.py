@@ -9,7 +9,13 @@ import pytest
 import requests
 
 from tests.serving.testkit import (
-    PYTHON, REPO, InProcessServer, free_port, serving_env, start_server, wait_for_in_progress,
+    PYTHON,
+    REPO,
+    InProcessServer,
+    free_port,
+    serving_env,
+    start_server,
+    wait_for_in_progress,
 )
 
 

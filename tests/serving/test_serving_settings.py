@@ -9,7 +9,8 @@ from serving.settings import BY_FIELD, SETTINGS, Settings, environment, parse_se
 # One value per setting, none of them its default, so a round trip that dropped a variable would show.
 SAMPLES = {
     "model_uri": "models:/churn@champion", "host": "0.0.0.0", "port": 9123, "workers": 3, "model_name": "churn-v2",
-    "batching": False, "max_batch_size": 17, "max_batch_wait_ms": 2.5, "request_timeout": 7.25, "read_timeout": 3.5, "keep_alive_timeout": 1.5, "max_connections": 99,
+    "batching": False, "max_batch_size": 17, "max_batch_wait_ms": 2.5, "request_timeout": 7.25, "read_timeout": 3.5,
+    "keep_alive_timeout": 1.5, "max_connections": 99,
     "max_body_bytes": 123456, "memory_budget_bytes": 654321, "access_log": False, "load_retries": 5, "graceful_timeout": 4.5,
     "numeric_threads": 2, "requirements_check": "strict",
 }

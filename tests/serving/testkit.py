@@ -13,9 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
-
 import orjson
+import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.processes import stop_group, wait_until_ok
@@ -50,8 +49,9 @@ class ServerProcess:
 
     def start(self) -> "ServerProcess":
         STARTED.append(self)
-        self.stdout = open(self.workdir / f"server-{self.port}.out", "w+")
-        self.stderr = open(self.workdir / f"server-{self.port}.err", "w+")
+        # Open for the server's whole life: its logs are read back when a test fails.
+        self.stdout = open(self.workdir / f"server-{self.port}.out", "w+")  # noqa: SIM115
+        self.stderr = open(self.workdir / f"server-{self.port}.err", "w+")  # noqa: SIM115
         program = self.program or [PYTHON, "-m", "serving", "--host", "127.0.0.1", "--port", "{port}"]
         command = [part.replace("{port}", str(self.port)) for part in program] + self.args
         # Its own process group, so a server that forks (mlflow models serve) is stopped whole.
