@@ -83,10 +83,11 @@ def test_a_bad_value_fails_with_one_line_naming_key_value_and_what_is_allowed(ke
 
 
 def test_every_key_has_a_bad_value_test_here_or_in_its_platform_tests():
+    from tests.platform.test_azure_config import AZURE_BAD_VALUES
     from tests.platform.test_gcp_config import GCP_BAD_VALUES
 
     free_text = {"kubeconfig", "kubeContext"}
-    tested = {key for key, _ in BAD_VALUES + GCP_BAD_VALUES}
+    tested = {key for key, _ in BAD_VALUES + GCP_BAD_VALUES + AZURE_BAD_VALUES}
     assert {k.name for k in KEYS} - free_text - tested == set()
 
 
