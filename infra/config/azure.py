@@ -16,6 +16,7 @@ UPGRADE_CHANNELS = ("patch", "stable", "rapid", "node-image")
 CLUSTER_TIERS = ("Free", "Standard")
 REGISTRY_SKUS = ("Basic", "Standard", "Premium")
 KUBELOGIN_MODES = ("azurecli", "workloadidentity", "spn", "msi", "azd")
+PRINCIPAL_TYPES = ("User", "ServicePrincipal")
 # The public cloud's physical regions (`az account list-locations --query "[?metadata.regionType=='Physical'].name"`);
 # a region opened after this list was written needs one more entry.
 AZURE_REGIONS = frozenset({
@@ -65,6 +66,7 @@ class AzureConfig:
     disable_local_accounts: bool
     deletion_protection: bool
     kubelogin_mode: str
+    deployer_principal_type: str
     system_pool: NodePoolConfig
     user_pool: NodePoolConfig
     gpu: AzureGpuPoolConfig | None
@@ -91,6 +93,7 @@ def azure_config(reader: Reader, cloud: str) -> AzureConfig:
         disable_local_accounts=reader.boolean("azureDisableLocalAccounts"),
         deletion_protection=reader.boolean("azureDeletionProtection"),
         kubelogin_mode=reader.string("azureKubeloginMode", choices=KUBELOGIN_MODES),
+        deployer_principal_type=reader.string("azureDeployerPrincipalType", choices=PRINCIPAL_TYPES),
         system_pool=_pool(reader, "azureSystem"),
         user_pool=_pool(reader, "azure"),
         gpu=_gpu_pool(reader),

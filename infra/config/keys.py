@@ -72,6 +72,9 @@ KEYS: tuple[Key, ...] = (
     _k("azureKubeloginMode", "string", "azurecli",
        "azure: how the kubeconfig's kubelogin gets tokens on the machine running pulumi: azurecli, workloadidentity,"
        " spn, msi or azd."),
+    _k("azureDeployerPrincipalType", "string", "User",
+       "azure: what runs pulumi up, for its role assignments (cluster admin, image push): User (az login) or"
+       " ServicePrincipal (CI with a federated identity)."),
     _k("azureSystemVmSize", "string", "Standard_D2s_v5", "azure: VM size of the system node pool (cluster add-ons)."),
     _k("azureSystemMinNodes", "integer", 1, "azure: system pool minimum node count (1..100)."),
     _k("azureSystemMaxNodes", "integer", 3, "azure: system pool maximum node count (azureSystemMinNodes..100)."),

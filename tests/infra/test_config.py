@@ -10,6 +10,8 @@ from infra.config.quantity import parse_quantity
 from infra.config.reference import pulumi_config_block
 from infra.render import PROJECT_DIR, stack_config
 
+from .conftest import STACKS
+
 BAD_VALUES = [
     ("cloud", "aws"),
     ("minReplicas", "0"),
@@ -136,7 +138,7 @@ def test_quantities_parse_to_their_value_in_base_units(number, suffix):
     assert parsed is not None and abs(float(parsed) - float(number) * factor) <= 1e-6 * max(1.0, float(number) * factor)
 
 
-@pytest.mark.parametrize("stack", ["local", "dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_every_stack_file_loads(stack):
     config = config_from_values(stack, stack_config(stack))
     assert config.stack == stack

@@ -28,6 +28,7 @@ AZURE_BAD_VALUES = [
     ("azureDisableLocalAccounts", "yes"),
     ("azureDeletionProtection", "1"),
     ("azureKubeloginMode", "devicecode"),
+    ("azureDeployerPrincipalType", "Group"),
     ("azureSystemVmSize", "D2s_v5"),
     ("azureSystemMinNodes", "0"),
     ("azureSystemMaxNodes", "101"),
