@@ -56,8 +56,10 @@ def azure_platform(config: StackConfig, accounts: WorkloadAccounts) -> Platform:
     serving = _identity("serving", cfg, group, aks, accounts.serving, roles.STORAGE_BLOB_DATA_READER,
                         stores.container.id, on_azure)
     return Platform(
-        # Kubernetes objects wait for the user pool: pods need nodes before a rollout can finish.
-        provider=k8s.Provider("aks", kubeconfig=aks.kubeconfig, opts=pulumi.ResourceOptions(depends_on=[aks.user_pool])),
+        # Kubernetes objects wait for the user pool (pods need nodes before a rollout can finish) and for the
+        # deployer's cluster role (with Azure RBAC nobody may write to the cluster before it).
+        provider=k8s.Provider("aks", kubeconfig=aks.kubeconfig,
+                              opts=pulumi.ResourceOptions(depends_on=[aks.user_pool, aks.deployer_admin])),
         registry=registry.pushes,
         tracking_stores=stores.stores,
         tracking=Workload(identity=tracking.workload_identity, egress=(PUBLIC_HTTPS_EGRESS, stores.database_egress)),

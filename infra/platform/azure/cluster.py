@@ -6,7 +6,7 @@ from typing import Any
 
 import pulumi
 import yaml
-from pulumi_azure_native import containerservice
+from pulumi_azure_native import authorization, containerservice
 
 from ...config.azure import AzureConfig, AzureGpuPoolConfig, NodePoolConfig
 from . import roles
@@ -37,6 +37,7 @@ class AksCluster(pulumi.ComponentResource):
     cluster: containerservice.ManagedCluster
     user_pool: containerservice.AgentPool
     gpu_pool: containerservice.AgentPool | None
+    deployer_admin: authorization.RoleAssignment  # the Kubernetes objects need it: with Azure RBAC, nobody is admin by default
     kubelet_object_id: pulumi.Output[str]
     oidc_issuer_url: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
@@ -59,9 +60,10 @@ class AksCluster(pulumi.ComponentResource):
         self.gpu_pool = self._gpu_pool(name, args, cfg.gpu, in_cluster) if cfg.gpu else None
         self.kubelet_object_id = self.cluster.identity_profile.apply(_kubelet_object_id)
         self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(_issuer_url)
-        roles.grant(f"{name}-deployer-admin", subscription_id=cfg.subscription_id, role=roles.AKS_RBAC_CLUSTER_ADMIN,
-                    scope=self.cluster.id, principal_id=args.deployer_object_id,
-                    principal_type=cfg.deployer_principal_type, opts=child)
+        self.deployer_admin = roles.grant(
+            f"{name}-deployer-admin", subscription_id=cfg.subscription_id, role=roles.AKS_RBAC_CLUSTER_ADMIN,
+            scope=self.cluster.id, principal_id=args.deployer_object_id, principal_type=cfg.deployer_principal_type,
+            opts=child)
         credentials = containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=args.resource_group_name, resource_name=self.cluster.name, format="exec",
             opts=pulumi.InvokeOutputOptions(parent=self))

@@ -66,7 +66,7 @@ class MlflowStores(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[blob_service]),
         )
         password = random.RandomPassword(f"{name}-database-password", length=32, special=False, opts=child)
-        self.server = self._server(name, args, password.result, child)
+        self.server = self._server(name, args, pulumi.Output.secret(password.result), child)
         database = dbforpostgresql.Database(
             f"{name}-database", resource_group_name=args.resource_group_name, server_name=self.server.name,
             database_name=DATABASE, charset="UTF8", collation="en_US.utf8", opts=child)
@@ -108,7 +108,7 @@ class MlflowStores(pulumi.ComponentResource):
             opts=opts,
         )
 
-    def _server(self, name: str, args: MlflowStoresArgs, password: pulumi.Output[str],
+    def _server(self, name: str, args: MlflowStoresArgs, password: pulumi.Output[str],  # a secret
                 opts: pulumi.ResourceOptions) -> dbforpostgresql.Server:
         cfg = args.config
         db = cfg.postgres
@@ -133,7 +133,7 @@ class MlflowStores(pulumi.ComponentResource):
                      "private_dns_zone_arm_resource_id": zone.id, "public_network_access": "Disabled"},
             auth_config={"password_auth": "Enabled", "active_directory_auth": "Disabled"},
             administrator_login=DATABASE_USER,
-            administrator_login_password=pulumi.Output.secret(password),
+            administrator_login_password=password,
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[link])),
         )
 
