@@ -40,6 +40,7 @@ class Declared:
     parent: str
     custom: bool
     inputs: dict[str, Any]  # secrets still wrapped: see is_secret / masked
+    dependencies: list[str] = field(default_factory=list)  # URNs it waits for (depends_on and inputs' resources)
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,7 @@ class _RecordingMonitor(mocks.MockMonitor):
             self.rendered.resources.append(Declared(
                 urn=response.urn, type=request.type, name=request.name, parent=request.parent,
                 custom=bool(request.custom), inputs=rpc.deserialize_properties(request.object),
+                dependencies=list(request.dependencies),
             ))
         return response
 

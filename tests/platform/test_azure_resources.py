@@ -351,3 +351,20 @@ def test_the_kubernetes_provider_is_built_from_that_kubeconfig(aks_dev):
     providers = [r for r in aks_dev.of_type("pulumi:providers:kubernetes") if r.name == "aks"]
     assert len(providers) == 1 and is_secret(providers[0].inputs["kubeconfig"])
     assert unwrapped(providers[0].inputs["kubeconfig"]) == aks_dev.outputs["kubeconfig"].value
+
+
+def _urn_of(rendered, type_token: str, name: str) -> str:
+    return next(r.urn for r in rendered.of_type(type_token) if r.name == name)
+
+
+def test_kubernetes_objects_wait_for_the_user_pool_and_for_the_deployers_cluster_role(aks_dev):
+    provider = next(r for r in aks_dev.of_type("pulumi:providers:kubernetes") if r.name == "aks")
+    assert _urn_of(aks_dev, AGENT_POOL, "aks-user") in provider.dependencies
+    assert _urn_of(aks_dev, ROLE_ASSIGNMENT, "aks-deployer-admin") in provider.dependencies
+
+
+def test_the_database_waits_for_its_dns_link_and_the_two_subnets_are_written_one_after_the_other(aks_dev):
+    server = aks_dev.of_type(POSTGRES)[0]
+    assert _urn_of(aks_dev, "azure-native:privatedns:VirtualNetworkLink", "mlflow-stores-postgres-dns-link") in server.dependencies
+    database_subnet = next(r for r in aks_dev.of_type(SUBNET) if r.name == "network-database")
+    assert _urn_of(aks_dev, SUBNET, "network-nodes") in database_subnet.dependencies
