@@ -6,6 +6,7 @@ writes one YAML file per Kubernetes object and resources.json (every resource: t
 every secret value masked, so a reviewer can diff a change without credentials.
 """
 import argparse
+import base64
 import contextvars
 import hashlib
 import json
@@ -39,6 +40,7 @@ class Declared:
     parent: str
     custom: bool
     inputs: dict[str, Any]  # secrets still wrapped: see is_secret / masked
+    dependencies: list[str] = field(default_factory=list)  # URNs it waits for (depends_on and inputs' resources)
 
 
 @dataclass(frozen=True)
@@ -130,12 +132,17 @@ class _StackMocks(mocks.Mocks):
         if args.typ.startswith("gcp:"):
             state.setdefault("name", args.name)  # the engine auto-names; mocks bypass the engine
             state.update(_GCP_COMPUTED.get(args.typ, _nothing_computed)(args.inputs))
+        if args.typ.startswith("azure-native:"):
+            state["name"] = args.inputs.get(_AZURE_NAME_INPUTS.get(args.typ, ""), args.name)
+            state.update(_AZURE_COMPUTED.get(args.typ, _nothing_computed)(state))
         return f"{args.name}-id", state
 
     def call(self, args: mocks.MockCallArgs) -> Any:
         if args.token == "gcp:organizations/getClientConfig:getClientConfig":
             return {"accessToken": "mock-access-token"}
-        return {}
+        if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
+            return {"kubeconfigs": [{"name": "clusterUser", "value": _aks_user_kubeconfig(str(args.args["resourceName"]))}]}
+        return _AZURE_CALLS.get(args.token, {})
 
 
 def _nothing_computed(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -147,6 +154,50 @@ _GCP_COMPUTED: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "gcp:container/cluster:Cluster": lambda _: {"endpoint": "203.0.113.10", "masterAuth": {"clusterCaCertificate": "bW9jay1jYQ=="}},
     "gcp:sql/databaseInstance:DatabaseInstance": lambda _: {"privateIpAddress": "10.16.0.3"},
 }
+
+# The input that names an Azure resource when the program chooses the name (else the engine auto-names it).
+_AZURE_NAME_INPUTS = {
+    "azure-native:resources:ResourceGroup": "resourceGroupName",
+    "azure-native:containerregistry:Registry": "registryName",
+    "azure-native:storage:StorageAccount": "accountName",
+    "azure-native:storage:BlobContainer": "containerName",
+    "azure-native:dbforpostgresql:Database": "databaseName",
+    "azure-native:privatedns:PrivateZone": "privateZoneName",
+    "azure-native:containerservice:AgentPool": "agentPoolName",
+}
+MOCK_TENANT_ID = "11111111-1111-1111-1111-111111111111"
+_AZURE_COMPUTED: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "azure-native:containerservice:ManagedCluster": lambda state: {
+        "fqdn": f"{state['name']}.hcp.westeurope.azmk8s.io",
+        "identityProfile": {"kubeletidentity": {"objectId": "kubelet-object-id", "clientId": "kubelet-client-id"}},
+        "oidcIssuerProfile": {"enabled": True, "issuerURL": f"https://westeurope.oic.prod-aks.azure.com/{MOCK_TENANT_ID}/mock/"},
+    },
+    "azure-native:containerregistry:Registry": lambda state: {"loginServer": f"{state['name']}.azurecr.io"},
+    "azure-native:managedidentity:UserAssignedIdentity": lambda state: {
+        "clientId": f"{state['name']}-client-id", "principalId": f"{state['name']}-principal-id", "tenantId": MOCK_TENANT_ID},
+    "azure-native:dbforpostgresql:Server": lambda state: {"fullyQualifiedDomainName": f"{state['name']}.postgres.database.azure.com"},
+}
+_AZURE_CALLS: dict[str, dict[str, Any]] = {
+    "azure-native:authorization:getClientConfig": {
+        "clientId": "deployer-client-id", "objectId": "deployer-object-id", "tenantId": MOCK_TENANT_ID,
+        "subscriptionId": "00000000-0000-0000-0000-000000000000"},
+    "azure-native:authorization:getClientToken": {"token": "mock-entra-token"},
+}
+
+
+def _aks_user_kubeconfig(cluster: str) -> str:
+    """What AKS returns for an Entra ID cluster in the exec format: kubelogin, interactive device-code login."""
+    args = ["get-token", "--environment", "AzurePublicCloud", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630",
+            "--client-id", "80faf920-1908-4b52-b5ef-a8e7bedfc67a", "--tenant-id", MOCK_TENANT_ID, "--login", "devicecode"]
+    config = {
+        "apiVersion": "v1", "kind": "Config", "current-context": cluster,
+        "clusters": [{"name": cluster, "cluster": {"server": f"https://{cluster}.hcp.westeurope.azmk8s.io:443",
+                                                   "certificate-authority-data": "bW9jay1jYQ=="}}],
+        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": f"clusterUser_{cluster}"}}],
+        "users": [{"name": f"clusterUser_{cluster}", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "kubelogin", "args": args}}}],
+    }
+    return base64.b64encode(yaml.safe_dump(config).encode()).decode()
 
 
 class _RecordingMonitor(mocks.MockMonitor):
@@ -160,6 +211,7 @@ class _RecordingMonitor(mocks.MockMonitor):
             self.rendered.resources.append(Declared(
                 urn=response.urn, type=request.type, name=request.name, parent=request.parent,
                 custom=bool(request.custom), inputs=rpc.deserialize_properties(request.object),
+                dependencies=list(request.dependencies),
             ))
         return response
 
@@ -182,8 +234,10 @@ def _as_cli_string(value: Any) -> str:
     return str(value)
 
 
-def run_program(stack: str, values: dict[str, str], program: Callable[[], dict[str, Any]] | None = None) -> Rendered:
-    """Runs a program (by default the project's own) under mocks with the given config.
+def run_program(stack: str, values: dict[str, str], program: Callable[[], dict[str, Any]] | None = None,
+                preview: bool = True) -> Rendered:
+    """Runs a program (by default the project's own) under mocks with the given config, as `pulumi preview` runs it
+    unless preview is False (then as `pulumi up` does).
 
     The program returns its outputs; the result holds every declared resource and each output resolved.
     """
@@ -195,7 +249,7 @@ def run_program(stack: str, values: dict[str, str], program: Callable[[], dict[s
             rendered.outputs[name] = Exported(_sync_await(output.future()), bool(_sync_await(output.is_secret())))
 
     def run() -> None:
-        mocks.set_mocks(_StackMocks(), project="mlstack", stack=stack, preview=False, monitor=_RecordingMonitor(rendered))
+        mocks.set_mocks(_StackMocks(), project="mlstack", stack=stack, preview=preview, monitor=_RecordingMonitor(rendered))
         set_all_config({f"{NAMESPACE}:{k}": v for k, v in values.items()})
         _sync_await(run_pulumi_func(run_and_resolve))
 

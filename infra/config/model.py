@@ -1,10 +1,9 @@
 """The typed, immutable stack configuration, built once from validated raw values."""
-import ipaddress
-import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from .azure import AzureConfig, azure_config
 from .errors import ConfigError
 from .reader import Reader
 
@@ -180,7 +179,7 @@ def gcp_config(reader: Reader, cloud: str) -> GcpConfig:
         zone=zone,
         regional=regional,
         release_channel=reader.string("gcpReleaseChannel", choices=GKE_RELEASE_CHANNELS),
-        master_authorized_networks=ipv4_cidrs(reader, "gcpMasterAuthorizedNetworks"),
+        master_authorized_networks=reader.ipv4_cidrs("gcpMasterAuthorizedNetworks"),
         binary_authorization=reader.boolean("gcpBinaryAuthorization"),
         deletion_protection=reader.boolean("gcpDeletionProtection"),
         machine_type=_machine_type(reader, "gcpMachineType"),
@@ -210,18 +209,6 @@ def _machine_type(reader: Reader, name: str) -> str:
     return reader.string(name, pattern=_GCP_MACHINE_TYPE, allowed="a Compute Engine machine type such as e2-standard-4")
 
 
-def ipv4_cidrs(reader: Reader, name: str) -> tuple[str, ...]:
-    text = reader.string(name)
-    allowed = 'a list of IPv4 CIDR blocks such as ["203.0.113.0/24"] (host bits zero)'
-    try:
-        values = json.loads(text)
-        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise ValueError(text)
-        return tuple(str(ipaddress.IPv4Network(v, strict=True)) for v in values)
-    except ValueError:
-        raise ConfigError(name, text, allowed) from None
-
-
 @dataclass(frozen=True)
 class StackConfig:
     stack: str
@@ -233,6 +220,7 @@ class StackConfig:
     tracking: TrackingConfig
     monitoring: MonitoringConfig
     gcp: GcpConfig
+    azure: AzureConfig
 
 
 def model_ref(reader: Reader) -> ModelRef:
@@ -342,4 +330,5 @@ def build_config(stack: str, reader: Reader) -> StackConfig:
         tracking=tracking_config(reader),
         monitoring=monitoring_config(reader),
         gcp=gcp_config(reader, cloud),
+        azure=azure_config(reader, cloud),
     )

@@ -1,4 +1,5 @@
 """Typed, validated access to raw config strings; each failure is one ConfigError line."""
+import ipaddress
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -77,3 +78,14 @@ class Reader:
         if value is None or value <= 0:
             raise ConfigError(name, text, f"a positive Kubernetes quantity of {unit} (e.g. 500m, 2, 512Mi, 1Gi)")
         return text, value
+
+    def ipv4_cidrs(self, name: str) -> tuple[str, ...]:
+        text = self._text(name)
+        allowed = 'a list of IPv4 CIDR blocks such as ["203.0.113.0/24"] (host bits zero)'
+        try:
+            values = json.loads(text)
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise ValueError(text)
+            return tuple(str(ipaddress.IPv4Network(v, strict=True)) for v in values)
+        except ValueError:
+            raise ConfigError(name, text, allowed) from None

@@ -13,4 +13,8 @@ def build_platform(config: StackConfig, accounts: WorkloadAccounts) -> Platform:
         from .gcp import gcp_platform
 
         return gcp_platform(config, accounts)
-    raise ConfigError("cloud", config.cloud, "local or gcp (the azure target is not built yet)")
+    if config.cloud == "azure":
+        from .azure import azure_platform
+
+        return azure_platform(config, accounts)
+    raise ConfigError("cloud", config.cloud, "local, gcp or azure")

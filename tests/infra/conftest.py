@@ -2,7 +2,7 @@ import pytest
 
 from infra.render import Rendered, run_program, stack_config
 
-STACKS = ("local", "dev", "prod")
+STACKS = ("local", "dev", "prod", "aks-dev", "aks-prod")
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,8 @@ from infra.config.quantity import parse_quantity
 from infra.config.reference import pulumi_config_block
 from infra.render import PROJECT_DIR, stack_config
 
+from .conftest import STACKS
+
 BAD_VALUES = [
     ("cloud", "aws"),
     ("minReplicas", "0"),
@@ -83,10 +85,11 @@ def test_a_bad_value_fails_with_one_line_naming_key_value_and_what_is_allowed(ke
 
 
 def test_every_key_has_a_bad_value_test_here_or_in_its_platform_tests():
+    from tests.platform.test_azure_config import AZURE_BAD_VALUES
     from tests.platform.test_gcp_config import GCP_BAD_VALUES
 
     free_text = {"kubeconfig", "kubeContext"}
-    tested = {key for key, _ in BAD_VALUES + GCP_BAD_VALUES}
+    tested = {key for key, _ in BAD_VALUES + GCP_BAD_VALUES + AZURE_BAD_VALUES}
     assert {k.name for k in KEYS} - free_text - tested == set()
 
 
@@ -135,7 +138,7 @@ def test_quantities_parse_to_their_value_in_base_units(number, suffix):
     assert parsed is not None and abs(float(parsed) - float(number) * factor) <= 1e-6 * max(1.0, float(number) * factor)
 
 
-@pytest.mark.parametrize("stack", ["local", "dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_every_stack_file_loads(stack):
     config = config_from_values(stack, stack_config(stack))
     assert config.stack == stack

@@ -63,3 +63,13 @@ def kubernetes_object(rendered: Rendered, kind: str, name: str) -> dict:
     matches = [o for o in rendered.kubernetes_objects() if o["kind"] == kind and o["metadata"]["name"] == name]
     assert len(matches) == 1, f"expected one {kind} named {name}, found {len(matches)}"
     return matches[0]
+
+
+@pytest.fixture(scope="session")
+def aks_dev() -> Rendered:
+    return run_program("aks-dev", stack_config("aks-dev"))
+
+
+@pytest.fixture(scope="session")
+def aks_prod() -> Rendered:
+    return run_program("aks-prod", stack_config("aks-prod"))
