@@ -24,7 +24,7 @@ def changed_paths(before, after, path: str = "") -> set[str]:
         return {p for key in before.keys() | after.keys()
                 for p in changed_paths(before.get(key), after.get(key), f"{path}.{key}" if path else key)}
     if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        return {p for index, (b, a) in enumerate(zip(before, after)) for p in changed_paths(b, a, f"{path}[{index}]")}
+        return {p for index, (b, a) in enumerate(zip(before, after, strict=True)) for p in changed_paths(b, a, f"{path}[{index}]")}
     return set() if before == after else {path}
 
 
@@ -218,9 +218,9 @@ def test_gateway_mode_admits_the_gateways_namespace_to_the_model_pods():
 def test_an_http_route_with_a_misspelt_field_is_refused_by_the_gateway_api_schema():
     route = render(canaryModelUri=V5, **GATEWAY)[("HTTPRoute", "models", "model-server")]
     validate(route)
-    with pytest.raises(Exception, match="backendRefz|Additional properties"):
+    with pytest.raises(Exception, match=r"backendRefz|Additional properties"):
         validate({**route, "spec": {**route["spec"], "rules": [{"backendRefz": []}]}})
-    with pytest.raises(Exception, match="maximum|1000000"):
+    with pytest.raises(Exception, match=r"maximum|1000000"):
         bad = {**route["spec"]["rules"][0]["backendRefs"][0], "weight": 1000001}
         validate({**route, "spec": {**route["spec"], "rules": [{"backendRefs": [bad]}]}})
 
