@@ -201,7 +201,7 @@ def _canary_error_ratio_worse(model: ModelScope, percent: int) -> dict[str, Any]
     stable, canary = model.track_matchers("stable"), model.track_matchers("canary")
     return _alert(
         "MlstackCanaryErrorRatioWorse",
-        f"{TRACK_ERROR_RATIO}{{{canary}}}\n  - ignoring({TRACK}) {TRACK_ERROR_RATIO}{{{stable}}}\n  > {percent / 100:g}",
+        f"{TRACK_ERROR_RATIO}{{{canary}}}\n  - ignoring({TRACK}) group_left {TRACK_ERROR_RATIO}{{{stable}}}\n  > {percent / 100:g}",
         "5m", "warning",
         "The canary of {{ $labels.namespace }} fails {{ $value | humanizePercentage }} more predictions than the stable version.",
         f"The canary's 5xx ratio has exceeded the stable version's by more than {percent} percentage points for 5 "
@@ -216,7 +216,7 @@ def _canary_latency_worse(model: ModelScope, objective_ms: int) -> dict[str, Any
     floor = objective_ms * CANARY_LATENCY_FLOOR / 1000
     return _alert(
         "MlstackCanaryLatencyWorse",
-        f"{canary}\n  > ignoring({TRACK}) {CANARY_LATENCY_FACTOR:g} * {stable}\n  and {canary} > {floor:g}",
+        f"{canary}\n  > ignoring({TRACK}) group_left {CANARY_LATENCY_FACTOR:g} * {stable}\n  and {canary} > {floor:g}",
         "5m", "warning",
         "The canary of {{ $labels.namespace }} has a p99 latency of {{ $value | humanizeDuration }}, far above the stable version's.",
         f"For 5 minutes the canary's 99th percentile has been over {CANARY_LATENCY_FACTOR:g} times the stable version's "
