@@ -82,8 +82,8 @@ KEYS: tuple[Key, ...] = (
        "Make `pulumi up` wait until the model server pods are Ready (false while no model is registered "
        "yet)."),
     _k("rolloutDeadlineSeconds", "integer", 900,
-       "Seconds a model rollout may go without a new pod turning Ready before it stops with the old pods "
-       "serving and `pulumi up` fails (the Deployment's progressDeadlineSeconds; 30..7200)."),
+       "Seconds a model rollout may take before it stops with the old pods serving: the Deployment's "
+       "progressDeadlineSeconds; `pulumi up` fails a minute later, naming it (30..7200)."),
     _k("modelVersion", "integer", 0,
        "Registry version the alias of modelUri is pinned to, so `pulumi preview` shows an alias move "
        "(`python -m infra.resolve_model --stack <stack>` writes it); 0 follows the alias whenever a pod starts."),

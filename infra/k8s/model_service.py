@@ -22,6 +22,8 @@ PRE_STOP_SECONDS = 5
 SERVER_DRAIN_SECONDS = 30
 CREDENTIAL_KEYS = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
 STABLE, CANARY = "stable", "canary"
+# Pulumi's await outlives the progress deadline by this much, enough for the controller to mark the deadline.
+AWAIT_MARGIN_SECONDS = 60
 # The ServiceMonitor copies these pod labels onto every series it scrapes.
 METRIC_POD_LABELS = (TRACK_LABEL, MODEL_VERSION_LABEL)
 
@@ -156,13 +158,13 @@ class ModelService(pulumi.ComponentResource):
 def _await_annotations(cfg: ServingConfig) -> dict[str, str]:
     """Without awaiting, `pulumi up` finishes before a model exists to load; the pods become Ready once it does.
 
-    Awaiting, Pulumi's own timeout covers a rollout that replaces every replica one by one, each within the
-    progress deadline, so a stalled rollout always ends on the Deployment's ProgressDeadlineExceeded, which names
-    the ReplicaSet that never turned Ready, rather than on a bare timeout.
+    Awaiting: Pulumi's Deployment await records a ProgressDeadlineExceeded condition but waits on until its own
+    timeout, so the timeout ends shortly after the deadline, and `pulumi up` fails with the deadline's message,
+    which names the ReplicaSet that never turned Ready, while the old pods keep serving.
     """
     if not cfg.await_rollout:
         return {"pulumi.com/skipAwait": "true"}
-    return {"pulumi.com/timeoutSeconds": str(cfg.rollout_deadline_seconds * (cfg.max_replicas + 1))}
+    return {"pulumi.com/timeoutSeconds": str(cfg.rollout_deadline_seconds + AWAIT_MARGIN_SECONDS)}
 
 
 def _model_annotations(model: ModelRef) -> dict[str, str]:

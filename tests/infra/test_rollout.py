@@ -61,9 +61,9 @@ def test_model_deployment_surges_one_pod_keeps_every_old_one_and_stops_at_the_pr
     assert container["readinessProbe"]["httpGet"]["path"] == container["startupProbe"]["httpGet"]["path"] == "/ready"
 
 
-def test_pulumi_waits_long_enough_for_every_replica_to_roll_within_the_deadline_so_the_deadline_reports_first():
-    annotations = render(rolloutDeadlineSeconds=300, awaitRollout=True, maxReplicas=3)[STABLE]["metadata"]["annotations"]
-    assert annotations == {"pulumi.com/timeoutSeconds": str(300 * (3 + 1))}
+def test_pulumi_stops_waiting_a_minute_after_the_deadline_so_it_fails_with_the_deadlines_message():
+    annotations = render(rolloutDeadlineSeconds=300, awaitRollout=True)[STABLE]["metadata"]["annotations"]
+    assert annotations == {"pulumi.com/timeoutSeconds": str(300 + 60)}
 
 
 def test_without_awaiting_there_is_no_timeout_to_set():
