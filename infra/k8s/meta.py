@@ -11,6 +11,7 @@ ANNOTATION_PREFIX = "mlstack.io/"
 # Pod labels only, never selector labels of the stable Deployment (its selector is immutable): the ServiceMonitor
 # copies them onto every scraped series, so each metric says which track and model version answered.
 TRACK_LABEL = ANNOTATION_PREFIX + "track"
+STABLE, CANARY = "stable", "canary"  # the values of TRACK_LABEL
 MODEL_VERSION_LABEL = ANNOTATION_PREFIX + "model-version"
 _NOT_IN_LABEL_VALUE = re.compile(r"[^A-Za-z0-9._-]+")
 

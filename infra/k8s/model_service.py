@@ -10,7 +10,7 @@ from ..config.model import ModelRef, ServingConfig
 from ..contract import ServiceAccountRef, Workload
 from . import hardening, network, traffic
 from .endpoints import ClientAccess, ScrapeTarget, ServiceEndpoint
-from .meta import ANNOTATION_PREFIX, MODEL_VERSION_LABEL, TRACK_LABEL, label_value
+from .meta import ANNOTATION_PREFIX, CANARY, MODEL_VERSION_LABEL, STABLE, TRACK_LABEL, label_value
 from .workload import PORT_NAME, HardenedWorkload, WorkloadArgs
 
 COMPONENT = "model-serving"
@@ -21,7 +21,6 @@ PRE_STOP_SECONDS = 5
 # the pod's grace period covers the pre-stop pause, the drain and the exit, so Kubernetes never kills a draining pod.
 SERVER_DRAIN_SECONDS = 30
 CREDENTIAL_KEYS = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
-STABLE, CANARY = "stable", "canary"
 # Pulumi's await outlives the progress deadline by this much, enough for the controller to mark the deadline.
 AWAIT_MARGIN_SECONDS = 60
 # The ServiceMonitor copies these pod labels onto every series it scrapes.
@@ -73,7 +72,7 @@ class ModelService(pulumi.ComponentResource):
             low, high = traffic.canary_replicas(cfg.min_replicas, cfg.max_replicas, cfg.canary.percent)
             self._autoscaler(f"{name}-canary-autoscaler", "-" + CANARY, canary, low, high)
         if cfg.gateway is not None:
-            traffic.http_route(f"{name}-route", self.unit, cfg.gateway, cfg.canary, self.endpoint.service, TRACK_LABEL)
+            traffic.http_route(f"{name}-route", self.unit, cfg.gateway, cfg.canary, self.endpoint.service)
 
         self.url = self.endpoint.url
         self.namespace = self.unit.namespace

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..config.model import CanaryConfig, GatewayRef
+from .meta import CANARY, STABLE, TRACK_LABEL
 from .workload import HardenedWorkload
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
@@ -30,7 +31,7 @@ def canary_replicas(stable_min: int, stable_max: int, percent: int) -> tuple[int
 
 
 def http_route(resource_name: str, unit: HardenedWorkload, gateway: GatewayRef, canary: CanaryConfig | None,
-               service: pulumi.Resource, track_label: str) -> k8s.apiextensions.CustomResource:
+               service: pulumi.Resource) -> k8s.apiextensions.CustomResource:
     """The model's route on the Gateway: all to the Service, or split by weight between per-track Services."""
     backends: list[dict[str, Any]]
     depends_on = [service]
@@ -38,10 +39,10 @@ def http_route(resource_name: str, unit: HardenedWorkload, gateway: GatewayRef, 
         backends = [_backend(unit.name, unit.args.service_port)]
     else:
         backends = []
-        for track, weight in (("stable", 100 - canary.percent), ("canary", canary.percent)):
+        for track, weight in ((STABLE, 100 - canary.percent), (CANARY, canary.percent)):
             suffix = "-" + track
             # ClusterIP whatever serviceType says: only the Gateway calls these.
-            depends_on.append(unit.service(suffix, {**unit.selector, track_label: track}, service_type="ClusterIP"))
+            depends_on.append(unit.service(suffix, {**unit.selector, TRACK_LABEL: track}, service_type="ClusterIP"))
             backends.append({**_backend(unit.name + suffix, unit.args.service_port), "weight": weight})
     return k8s.apiextensions.CustomResource(
         resource_name,

@@ -6,6 +6,7 @@ PromQL, so a change of metric name or route happens in one place. Annotations us
 """
 from typing import Any
 
+from ..meta import CANARY, STABLE
 from .scope import PREDICTION_ROUTES, TRACK, ModelScope, Objectives, TrackingScope
 from .scrape import auth_secret_name
 
@@ -198,7 +199,7 @@ _ABORT = ("Abort: set `mlstack:canaryModelUri` to \"\" and `pulumi up` (the cana
 
 
 def _canary_error_ratio_worse(model: ModelScope, percent: int) -> dict[str, Any]:
-    stable, canary = model.track_matchers("stable"), model.track_matchers("canary")
+    stable, canary = model.track_matchers(STABLE), model.track_matchers(CANARY)
     return _alert(
         "MlstackCanaryErrorRatioWorse",
         f"{TRACK_ERROR_RATIO}{{{canary}}}\n  - ignoring({TRACK}) group_left {TRACK_ERROR_RATIO}{{{stable}}}\n  > {percent / 100:g}",
@@ -211,8 +212,8 @@ def _canary_error_ratio_worse(model: ModelScope, percent: int) -> dict[str, Any]
 
 
 def _canary_latency_worse(model: ModelScope, objective_ms: int) -> dict[str, Any]:
-    canary = f'{TRACK_LATENCY}{{{model.track_matchers("canary")}, quantile="0.99"}}'
-    stable = f'{TRACK_LATENCY}{{{model.track_matchers("stable")}, quantile="0.99"}}'
+    canary = f'{TRACK_LATENCY}{{{model.track_matchers(CANARY)}, quantile="0.99"}}'
+    stable = f'{TRACK_LATENCY}{{{model.track_matchers(STABLE)}, quantile="0.99"}}'
     floor = objective_ms * CANARY_LATENCY_FLOOR / 1000
     return _alert(
         "MlstackCanaryLatencyWorse",
