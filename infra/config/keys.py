@@ -121,6 +121,23 @@ KEYS: tuple[Key, ...] = (
     _k("awaitRollout", "boolean", True,
        "Make `pulumi up` wait until the model server pods are Ready (false while no model is registered "
        "yet)."),
+    _k("rolloutDeadlineSeconds", "integer", 900,
+       "Seconds a model rollout may take before it stops with the old pods serving: the Deployment's "
+       "progressDeadlineSeconds; `pulumi up` fails a minute later, naming it (30..7200)."),
+    _k("modelVersion", "integer", 0,
+       "Registry version the alias of modelUri is pinned to, so `pulumi preview` shows an alias move "
+       "(`python -m infra.resolve_model --stack <stack>` writes it); 0 follows the alias whenever a pod starts."),
+    # A canary: a second model version beside the stable one
+    _k("canaryModelUri", "string", "",
+       "Model of a canary beside the stable one (models:/<name>/<version>, models:/<name>@<alias> or "
+       "runs:/<run-id>/<path>); empty means no canary."),
+    _k("canaryPercent", "integer", 10,
+       "Share of requests the canary takes, in percent (1..99): approximated by the replica ratio, exact with "
+       "canarySplit gateway."),
+    _k("canarySplit", "string", "replicas",
+       "How the canary gets its share: replicas (pods of both versions behind the one Service) or gateway "
+       "(a Gateway API HTTPRoute with weights; needs gateway)."),
+    _k("gateway", "string", "", "Parent Gateway of the model's HTTPRoute as <namespace>/<name>; required when canarySplit is gateway."),
     _k("serviceType", "string", "ClusterIP", "Model Service type: ClusterIP or LoadBalancer."),
     _k("allowedNamespaces", "array", [], "Namespaces whose pods may call the model service (the monitoring namespace always may)."),
     # The MLflow tracking server and registry

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from .azure import AzureConfig, azure_config
 from .errors import ConfigError
-from .reader import Reader
+from .reader import DNS_LABEL, Reader
 
 _REGISTERED_MODEL = re.compile(r"^models:/(?P<name>[A-Za-z0-9][\w.-]{0,255})(@(?P<alias>[A-Za-z_][\w-]{0,255})|/(?P<version>[1-9]\d*))$")
 _RUN_MODEL = re.compile(r"^runs:/(?P<run>[0-9a-f]{32})/(?P<path>[\w.-]+(/[\w.-]+)*)$")
@@ -31,14 +31,28 @@ CLOUDS = ("local", "gcp", "azure")
 GKE_LOCATIONS = ("zonal", "regional")
 GKE_RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE")
 SERVICE_TYPES = ("ClusterIP", "LoadBalancer")
+CANARY_SPLITS = ("replicas", "gateway")
 MONITORING_MODES = ("kube-prometheus-stack", "existing-operator", "none")
 
 
 @dataclass(frozen=True)
 class ModelRef:
-    uri: str
+    uri: str  # what the server loads: a pinned alias becomes models:/<name>/<version>
     name: str  # registered model name, or the run id for runs:/ URIs
     version: str  # registry version, alias (prefixed '@'), or the artifact path of a run
+    pinned_alias: str = ""  # the alias a pinned version was resolved from
+
+
+@dataclass(frozen=True)
+class GatewayRef:
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CanaryConfig:
+    model: ModelRef
+    percent: int
 
 
 @dataclass(frozen=True)
@@ -77,8 +91,11 @@ class ServingConfig:
     max_batch_size: int
     max_batch_wait_ms: int
     await_rollout: bool
+    rollout_deadline_seconds: int
     service_type: str
     allowed_namespaces: tuple[str, ...]
+    canary: CanaryConfig | None
+    gateway: GatewayRef | None  # set exactly when the canary split is made by a Gateway API HTTPRoute
 
 
 @dataclass(frozen=True)
@@ -223,8 +240,10 @@ class StackConfig:
     azure: AzureConfig
 
 
-def model_ref(reader: Reader) -> ModelRef:
-    uri = reader.string("modelUri")
+_MODEL_URI_FORMS = "models:/<name>@<alias>, models:/<name>/<version> or runs:/<32-hex run id>/<path>"
+
+
+def parse_model_uri(key: str, uri: str) -> ModelRef:
     registered = _REGISTERED_MODEL.match(uri)
     if registered:
         version = registered.group("version") or "@" + registered.group("alias")
@@ -232,7 +251,39 @@ def model_ref(reader: Reader) -> ModelRef:
     run = _RUN_MODEL.match(uri)
     if run:
         return ModelRef(uri, run.group("run"), run.group("path"))
-    raise ConfigError("modelUri", uri, "models:/<name>@<alias>, models:/<name>/<version> or runs:/<32-hex run id>/<path>")
+    raise ConfigError(key, uri, _MODEL_URI_FORMS)
+
+
+def model_ref(reader: Reader) -> ModelRef:
+    """modelUri, with its alias pinned to modelVersion when that is set."""
+    model = parse_model_uri("modelUri", reader.string("modelUri"))
+    pinned = reader.integer("modelVersion", 0, 10**9)
+    if not pinned:
+        return model
+    if not model.version.startswith("@"):
+        raise ConfigError("modelVersion", str(pinned), f"0 unless modelUri names an alias (it is {model.uri})")
+    return ModelRef(f"models:/{model.name}/{pinned}", model.name, str(pinned), pinned_alias=model.version[1:])
+
+
+def canary_config(reader: Reader, stable: ModelRef) -> CanaryConfig | None:
+    percent = reader.integer("canaryPercent", 1, 99)
+    uri = reader.string("canaryModelUri")
+    if not uri:
+        return None
+    model = parse_model_uri("canaryModelUri", uri)
+    if model.uri == stable.uri:
+        raise ConfigError("canaryModelUri", uri, f"empty or a model other than the stable one ({stable.uri})")
+    return CanaryConfig(model, percent)
+
+
+def gateway_ref(reader: Reader) -> GatewayRef | None:
+    split = reader.string("canarySplit", choices=CANARY_SPLITS)
+    text = reader.string("gateway")
+    parts = text.split("/")
+    valid = len(parts) == 2 and all(DNS_LABEL.match(part) for part in parts)
+    if (text or split == "gateway") and not valid:
+        raise ConfigError("gateway", text, "<namespace>/<name> of a Gateway (DNS labels), required when canarySplit is gateway")
+    return GatewayRef(parts[0], parts[1]) if split == "gateway" else None
 
 
 def resources(reader: Reader, prefix: str) -> Resources:
@@ -258,9 +309,10 @@ def serving_config(reader: Reader) -> ServingConfig:
     max_replicas = reader.integer("maxReplicas", 1, 100)
     if max_replicas < min_replicas:
         raise ConfigError("maxReplicas", str(max_replicas), f"an integer from minReplicas ({min_replicas}) to 100")
+    model = model_ref(reader)
     return ServingConfig(
         namespace=reader.dns_label("namespace"),
-        model=model_ref(reader),
+        model=model,
         min_replicas=min_replicas,
         max_replicas=max_replicas,
         cpu_utilization_target=reader.integer("cpuUtilizationTarget", 1, 100),
@@ -270,8 +322,11 @@ def serving_config(reader: Reader) -> ServingConfig:
         max_batch_size=reader.integer("maxBatchSize", 1, 1024),
         max_batch_wait_ms=reader.integer("maxBatchWaitMs", 0, 1000),
         await_rollout=reader.boolean("awaitRollout"),
+        rollout_deadline_seconds=reader.integer("rolloutDeadlineSeconds", 30, 7200),
         service_type=reader.string("serviceType", choices=SERVICE_TYPES),
         allowed_namespaces=reader.dns_labels("allowedNamespaces"),
+        canary=canary_config(reader, model),
+        gateway=gateway_ref(reader),
     )
 
 

@@ -3,7 +3,7 @@
 Components publish these values; the stack wires one component's value into another's arguments, so no consumer
 needs to know how the provider of a value is built.
 """
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -39,11 +39,13 @@ class ScrapeTarget:
     path: str = "/metrics"
     basic_auth: BasicAuth | None = None
     service: pulumi.Resource | None = None  # created first: the namespace must exist
+    pod_labels: Sequence[str] = ()  # pod labels copied onto every scraped series
 
     @classmethod
-    def of(cls, endpoint: ServiceEndpoint, basic_auth: BasicAuth | None = None) -> "ScrapeTarget":
+    def of(cls, endpoint: ServiceEndpoint, basic_auth: BasicAuth | None = None,
+           pod_labels: Sequence[str] = ()) -> "ScrapeTarget":
         return cls(endpoint.name, endpoint.namespace, endpoint.selector, endpoint.port_name,
-                   basic_auth=basic_auth, service=endpoint.service)
+                   basic_auth=basic_auth, service=endpoint.service, pod_labels=tuple(pod_labels))
 
 
 @dataclass(frozen=True)

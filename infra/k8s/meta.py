@@ -1,4 +1,5 @@
 """Kubernetes recommended labels and the object metadata every mlstack object carries."""
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -7,6 +8,12 @@ import pulumi
 PART_OF = "mlstack"
 MANAGED_BY = "pulumi"
 ANNOTATION_PREFIX = "mlstack.io/"
+# Pod labels only, never selector labels of the stable Deployment (its selector is immutable): the ServiceMonitor
+# copies them onto every scraped series, so each metric says which track and model version answered.
+TRACK_LABEL = ANNOTATION_PREFIX + "track"
+STABLE, CANARY = "stable", "canary"  # the values of TRACK_LABEL
+MODEL_VERSION_LABEL = ANNOTATION_PREFIX + "model-version"
+_NOT_IN_LABEL_VALUE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def selector_labels(name: str, component: str) -> dict[str, str]:
@@ -30,3 +37,8 @@ def metadata(name: str, namespace: pulumi.Input[str] | None, object_labels: Mapp
     if namespace is not None:
         meta["namespace"] = namespace
     return meta
+
+
+def label_value(text: str) -> str:
+    """`text` as a label value: at most 63 of [A-Za-z0-9._-], alphanumeric at both ends ('@champion' -> 'champion')."""
+    return _NOT_IN_LABEL_VALUE.sub("-", text)[:63].strip("._-")

@@ -59,9 +59,11 @@ class HardenedWorkload:
         return metadata(self.name + suffix, self.namespace, self.labels, **extra)
 
     def pod_template(self, containers: list[dict[str, object]], volumes: list[dict[str, object]],
-                     annotations: Mapping[str, str] | None = None, grace_seconds: int = 30) -> dict[str, object]:
-        """A pod template under this workload's account, labels and platform placement, hardened."""
-        template_metadata: dict[str, object] = {"labels": {**self.labels, **self.args.platform.identity.pod_labels}}
+                     annotations: Mapping[str, str] | None = None, grace_seconds: int = 30,
+                     labels: Mapping[str, str] | None = None) -> dict[str, object]:
+        """A pod template under this workload's account, labels (plus `labels`) and platform placement, hardened."""
+        template_metadata: dict[str, object] = {
+            "labels": {**self.labels, **self.args.platform.identity.pod_labels, **(labels or {})}}
         if annotations:
             template_metadata["annotations"] = dict(annotations)
         return {
@@ -74,16 +76,7 @@ class HardenedWorkload:
     def expose(self, disruption_budget: bool = True) -> ServiceEndpoint:
         """The Service, the disruption budget and the network policies; returns where clients reach it."""
         args = self.args
-        service = k8s.core.v1.Service(
-            f"{self._name}-service",
-            metadata=self.metadata(),
-            spec={
-                "type": args.service_type,
-                "selector": self.selector,
-                "ports": [{"name": PORT_NAME, "port": args.service_port, "targetPort": PORT_NAME, "protocol": "TCP"}],
-            },
-            opts=self.in_namespace,
-        )
+        service = self.service()
         if disruption_budget:
             k8s.policy.v1.PodDisruptionBudget(
                 f"{self._name}-disruption-budget",
@@ -96,6 +89,21 @@ class HardenedWorkload:
                                    f".svc.cluster.local:{args.service_port}")
         return ServiceEndpoint(self.name, args.account.namespace, args.service_port, PORT_NAME, self.selector,
                                service, url)
+
+    def service(self, suffix: str = "", selector: Mapping[str, str] | None = None,
+                service_type: str | None = None) -> k8s.core.v1.Service:
+        """A Service of this workload's pods (or the subset `selector` picks), named after it plus a suffix."""
+        args = self.args
+        return k8s.core.v1.Service(
+            f"{self._name}-service{suffix}",
+            metadata=self.metadata(suffix),
+            spec={
+                "type": service_type or args.service_type,
+                "selector": dict(selector or self.selector),
+                "ports": [{"name": PORT_NAME, "port": args.service_port, "targetPort": PORT_NAME, "protocol": "TCP"}],
+            },
+            opts=self.in_namespace,
+        )
 
     def _network_policies(self) -> None:
         args = self.args

@@ -28,13 +28,24 @@ class _CrdLoader(yaml.SafeLoader):
 _CrdLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
 
 
+# Each prints the directory of one project's pinned CRDs: the Prometheus Operator's, the Gateway API's.
+CRD_SCRIPTS = ("tools/crds/fetch.sh", "tools/crds/fetch-gateway-api.sh")
+
+
+def _crd_files() -> list[Path]:
+    files = []
+    for script in CRD_SCRIPTS:
+        crd_dir = Path(subprocess.run(["bash", script], cwd=PROJECT_DIR, check=True,
+                                      capture_output=True, text=True, timeout=300).stdout.strip())
+        files += sorted(crd_dir.glob("*.yaml"))
+    return files
+
+
 @lru_cache(maxsize=1)
 def custom_resource_schemas() -> dict[tuple[str, str], dict]:
-    """(apiVersion, kind) -> strict JSON schema, from the Prometheus Operator CRDs tools/crds/fetch.sh brings."""
-    crd_dir = Path(subprocess.run(["bash", "tools/crds/fetch.sh"], cwd=PROJECT_DIR, check=True,
-                                  capture_output=True, text=True, timeout=300).stdout.strip())
+    """(apiVersion, kind) -> strict JSON schema, from the CRDs the tools/crds scripts bring."""
     schemas = {}
-    for path in crd_dir.glob("*.yaml"):
+    for path in _crd_files():
         crd = yaml.load(path.read_text(), Loader=_CrdLoader)
         for version in crd["spec"]["versions"]:
             api_version = f"{crd['spec']['group']}/{version['name']}"

@@ -5,8 +5,13 @@ are worked out by hand from the series (say, 10 errors in 100 requests is "10%")
 """
 from dataclasses import dataclass, field
 
+# With the pod labels the ServiceMonitor copies (podTargetLabels): which track and model version answered.
 MODEL = {"namespace": "models", "job": "model-server", "pod": "model-server-7d9f8c6b5-x2k4q",
-         "instance": "model-server-7d9f8c6b5-x2k4q:8080", "service": "model-server", "endpoint": "http"}
+         "instance": "model-server-7d9f8c6b5-x2k4q:8080", "service": "model-server", "endpoint": "http",
+         "mlstack_io_track": "stable", "mlstack_io_model_version": "4"}
+CANARY = {**MODEL, "pod": "model-server-canary-5f6d7c8b9-q8w2e", "instance": "model-server-canary-5f6d7c8b9-q8w2e:8080",
+          "mlstack_io_track": "canary", "mlstack_io_model_version": "5"}
+CANARY_SERVICE = {"namespace": "models", "job": "model-server", "mlstack_io_track": "canary"}
 TRACKING = {"namespace": "mlflow", "job": "mlflow", "pod": "mlflow-5c6d7f8d9-h7j2m",
             "instance": "mlflow-5c6d7f8d9-h7j2m:5000", "service": "mlflow", "endpoint": "http"}
 KSM = {"job": "kube-state-metrics", "namespace": "models"}
@@ -23,9 +28,20 @@ def requests(status: str, values: str, route: str = PREDICT["route"]) -> tuple[s
     return series("mlstack_http_requests_total", values, **MODEL, **{**PREDICT, "route": route}, status=status)
 
 
-def latency_buckets(counts: dict[str, str]) -> list[tuple[str, str]]:
-    return [series("mlstack_http_request_duration_seconds_bucket", values, **MODEL, **PREDICT, le=le)
+def latency_buckets(counts: dict[str, str], pod: dict[str, str] = MODEL) -> list[tuple[str, str]]:
+    return [series("mlstack_http_request_duration_seconds_bucket", values, **pod, **PREDICT, le=le)
             for le, values in counts.items()]
+
+
+def pod_requests(pod: dict[str, str], ok_per_minute: int, errors_per_minute: int) -> list[tuple[str, str]]:
+    """One pod's prediction counters over 30 minutes: so many answered 200 and so many 500 each minute."""
+    return [series("mlstack_http_requests_total", f"0+{count}x30", **pod, **PREDICT, status=status)
+            for status, count in (("200", ok_per_minute), ("500", errors_per_minute))]
+
+
+FAST, SLOW = {"0.1": "0+100x30", "0.5": "0+100x30", "+Inf": "0+100x30"}, {"0.1": "0x30", "0.5": "0+100x30", "+Inf": "0+100x30"}
+MILLISECONDS = {"0.005": "0+100x30", "0.01": "0+100x30", "+Inf": "0+100x30"}
+TWICE_THE_MILLISECONDS = {"0.005": "0x30", "0.01": "0+100x30", "+Inf": "0+100x30"}
 
 
 @dataclass(frozen=True)
@@ -84,4 +100,17 @@ CASES = [
               [series("up", "1x30", **MODEL)], "20m", [SERVICE]),
     AlertCase("MlstackModelNoTraffic", "ten predictions a minute",
               [requests("200", "0+10x30")], "20m"),
+    AlertCase("MlstackCanaryErrorRatioWorse", "the canary fails one in ten, the stable version one in a thousand",
+              [*pod_requests(MODEL, 999, 1), *pod_requests(CANARY, 90, 10)], "15m", [CANARY_SERVICE], "9.9%"),
+    AlertCase("MlstackCanaryErrorRatioWorse", "both fail two in a hundred: a shared cause, not the new version",
+              [*pod_requests(MODEL, 98, 2), *pod_requests(CANARY, 98, 2)], "15m"),
+    AlertCase("MlstackCanaryErrorRatioWorse", "the canary fails half a point more, within the objective",
+              [*pod_requests(MODEL, 990, 10), *pod_requests(CANARY, 985, 15)], "15m"),
+    AlertCase("MlstackCanaryLatencyWorse", "the canary takes 100 to 500 ms, the stable version under 100 ms",
+              [*latency_buckets(FAST), *latency_buckets(SLOW, CANARY)], "15m",
+              [{**CANARY_SERVICE, "quantile": "0.99"}], "496ms"),
+    AlertCase("MlstackCanaryLatencyWorse", "the canary is twice as slow but both answer within 10 ms",
+              [*latency_buckets(MILLISECONDS), *latency_buckets(TWICE_THE_MILLISECONDS, CANARY)], "15m"),
+    AlertCase("MlstackCanaryLatencyWorse", "both take 100 to 500 ms",
+              [*latency_buckets(SLOW), *latency_buckets(SLOW, CANARY)], "15m"),
 ]

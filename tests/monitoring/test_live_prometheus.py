@@ -21,6 +21,7 @@ pytestmark = pytest.mark.prometheus
 NAMESPACE = "models"
 JOB = "model-server"
 POD = "model-server-7d9f8c6b5-x2k4q"
+STABLE_POD_LABELS = {"mlstack_io_track": "stable", "mlstack_io_model_version": "1"}
 DATA_TIMEOUT_S = 90
 GOOD_REQUESTS = 120
 # Grafana replaces these before it sends a query; Prometheus must get what Grafana would send.
@@ -51,9 +52,10 @@ def prometheus(rendered, model_server, tmp_path_factory):
     rule_file.write_text(yaml.safe_dump({"groups": rule_groups(rendered)}, sort_keys=False))
     cluster = ClusterSeries(NAMESPACE, JOB, POD, model_server.process.pid, max_replicas=3).start()
     instance = Prometheus("prometheus", workdir, rule_file=rule_file, scrape_configs=[
-        # The labels the Prometheus Operator gives a ServiceMonitor's targets: job from the Service, plus namespace and pod.
+        # The labels the Prometheus Operator gives a ServiceMonitor's targets: job from the Service, namespace, pod,
+        # and the pod labels its podTargetLabels name.
         {"job_name": JOB, "static_configs": [{"targets": [f"127.0.0.1:{model_server.port}"],
-                                              "labels": {"namespace": NAMESPACE, "pod": POD}}]},
+                                              "labels": {"namespace": NAMESPACE, "pod": POD, **STABLE_POD_LABELS}}]},
         # kube-prometheus-stack scrapes kube-state-metrics with honor_labels, so the object's namespace wins.
         {"job_name": "cluster", "honor_labels": True, "static_configs": [{"targets": [f"127.0.0.1:{cluster.port}"]}]},
     ])
@@ -120,14 +122,14 @@ def as_grafana_sends(expr: str) -> str:
 
 def test_every_recording_rule_returns_data_from_the_live_server(prometheus, traffic, rendered):
     selectors = recorded_series(rendered)
-    assert len(selectors) == 9
+    assert len(selectors) == 16
     for selector in selectors:
         assert wait_for(prometheus, selector), selector
 
 
 def test_every_dashboard_query_returns_data(prometheus, traffic, rendered):
     queries = dashboard.queries(dashboard_json(rendered))
-    assert len(queries) == 14
+    assert len(queries) == 18
     for query in queries:
         assert wait_for(prometheus, as_grafana_sends(query)), query
 

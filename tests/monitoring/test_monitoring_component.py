@@ -147,10 +147,11 @@ def alerts(rendered) -> dict[str, dict]:
     return {rule["alert"]: rule for group in rule_groups(rendered) for rule in group["rules"] if "alert" in rule}
 
 
-def test_alerts_cover_errors_latency_readiness_restarts_autoscaling_and_the_tracking_server(installed):
+def test_alerts_cover_errors_latency_readiness_restarts_autoscaling_the_tracking_server_and_a_worse_canary(installed):
     assert set(alerts(installed)) == {
         "MlstackModelErrorRatioHigh", "MlstackModelLatencyHigh", "MlstackModelNotReady",
-        "MlstackModelPodRestarting", "MlstackModelAutoscalerAtMax", "MlstackTrackingServerDown"}
+        "MlstackModelPodRestarting", "MlstackModelAutoscalerAtMax", "MlstackTrackingServerDown",
+        "MlstackCanaryErrorRatioWorse", "MlstackCanaryLatencyWorse"}
     for name, rule in alerts(installed).items():
         assert rule["labels"]["severity"] in {"warning", "critical"}, name
         assert "Check:" in rule["annotations"]["description"], name
@@ -165,6 +166,8 @@ def test_alert_thresholds_follow_the_configured_objectives():
     rendered = alerts(render_local(latencyObjectiveMs="400", errorRatioObjectivePercent="5"))
     assert rendered["MlstackModelLatencyHigh"]["expr"].endswith("> 0.4")
     assert rendered["MlstackModelErrorRatioHigh"]["expr"].endswith("> 0.05")
+    assert rendered["MlstackCanaryErrorRatioWorse"]["expr"].endswith("> 0.05")
+    assert rendered["MlstackCanaryLatencyWorse"]["expr"].endswith("> 0.04")  # a tenth of the objective
     assert "400 ms" in rendered["MlstackModelLatencyHigh"]["annotations"]["description"]
 
 

@@ -12,7 +12,7 @@ from grafana_foundation_sdk.models.dashboard import DataSourceRef, VariableOptio
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 from . import rules
-from .scope import PREDICTION_ROUTES, ModelScope
+from .scope import MODEL_VERSION, PREDICTION_ROUTES, TRACK, ModelScope
 
 UID = "mlstack-model-service"
 TITLE = "mlstack / model service"
@@ -70,6 +70,14 @@ def _rows(model: ModelScope) -> list[tuple[str, list[Any]]]:
             _series("Rows predicted/s", "short", _query(f"{rules.ROWS}{{{service}}}", "rows/s")),
             _stat("Pods with the model loaded", _query(f"sum(mlstack_model_ready{{{service}}})", "ready")),
         ]),
+        ("Canary vs stable", [
+            _series("Requests/s per track", "reqps", _query(f"{rules.TRACK_REQUESTS}{{{service}}}", "{{" + TRACK + "}}")),
+            _series("5xx error ratio per track", "percentunit",
+                    _query(f"{rules.TRACK_ERROR_RATIO}{{{service}}}", "{{" + TRACK + "}}")),
+            _series("Latency p50 / p99 per track", "s",
+                    _query(f'{rules.TRACK_LATENCY}{{{service}, quantile=~"0.5|0.99"}}', "{{" + TRACK + "}} p{{quantile}}")),
+            _versions_table(service),
+        ]),
         ("Capacity", [
             _series("Replicas vs autoscaler", "short",
                     _query(f"max(kube_horizontalpodautoscaler_status_current_replicas{{{autoscaler}}})", "current"),
@@ -96,6 +104,14 @@ def _series(title: str, unit: str, *targets: prometheus.Dataquery) -> timeseries
 
 def _stat(title: str, target: prometheus.Dataquery) -> stat.Panel:
     return stat.Panel().title(title).height(8).span(_WIDTH // 4).datasource(_DATASOURCE).with_target(target.ref_id("A"))
+
+
+def _versions_table(service: str) -> table.Panel:
+    """Which model version each track serves, and on how many pods: the pod labels every scraped target carries."""
+    versions = (_query(f"count by ({TRACK}, {MODEL_VERSION}) (up{{{service}}})", "")
+                .instant().format(PromQueryFormat.TABLE).ref_id("A"))
+    return (table.Panel().title("Version per track (pods)").height(8).span(_WIDTH // 2).datasource(_DATASOURCE)
+            .with_target(versions))
 
 
 def _model_table(service: str) -> table.Panel:

@@ -6,7 +6,8 @@ PromQL, so a change of metric name or route happens in one place. Annotations us
 """
 from typing import Any
 
-from .scope import PREDICTION_ROUTES, ModelScope, Objectives, TrackingScope
+from ..meta import CANARY, STABLE
+from .scope import PREDICTION_ROUTES, TRACK, ModelScope, Objectives, TrackingScope
 from .scrape import auth_secret_name
 
 WINDOW = "5m"
@@ -19,8 +20,19 @@ DURATION_BUCKETS = f"namespace_job_le:mlstack_http_request_duration_seconds_buck
 LATENCY = f"namespace_job:mlstack_http_request_duration_seconds:quantile{WINDOW}"
 ROWS = f"namespace_job:mlstack_prediction_rows:rate{WINDOW}"
 BATCH_SIZE = f"namespace_job:mlstack_batch_size:mean{WINDOW}"
+# The same per track (stable, canary), for comparing a canary with the stable version.
+TRACK_REQUESTS = f"namespace_job_track:mlstack_http_requests:rate{WINDOW}"
+TRACK_ERRORS = f"namespace_job_track:mlstack_http_errors:rate{WINDOW}"
+TRACK_ERROR_RATIO = f"namespace_job_track:mlstack_http_error_ratio:rate{WINDOW}"
+TRACK_DURATION_BUCKETS = f"namespace_job_track_le:mlstack_http_request_duration_seconds_bucket:rate{WINDOW}"
+TRACK_LATENCY = f"namespace_job_track:mlstack_http_request_duration_seconds:quantile{WINDOW}"
+# "Clearly worse": a p99 this many times the stable one's, and above this fraction of the latency objective, so
+# that two fast versions a millisecond apart never page.
+CANARY_LATENCY_FACTOR = 1.5
+CANARY_LATENCY_FLOOR = 0.1
 
 _BY = "sum by (namespace, job)"
+_BY_TRACK = f"sum by (namespace, job, {TRACK})"
 
 
 def recording_rules() -> list[dict[str, Any]]:
@@ -41,7 +53,22 @@ def recording_rules() -> list[dict[str, Any]]:
         _record(ROWS, f"{_BY} (rate(mlstack_prediction_rows_total[{WINDOW}]))"),
         _record(BATCH_SIZE, f"{_BY} (rate(mlstack_batch_size_sum[{WINDOW}])) / {_BY} (rate(mlstack_batch_size_count[{WINDOW}]))"),
     ]
-    return rules
+    return rules + track_recording_rules()
+
+
+def track_recording_rules() -> list[dict[str, Any]]:
+    """The traffic rules again, per track: the canary's numbers beside the stable version's."""
+    predictions = f'route=~"{PREDICTION_ROUTES}"'
+    rules = [
+        _record(TRACK_REQUESTS, f"{_BY_TRACK} (rate(mlstack_http_requests_total{{{predictions}}}[{WINDOW}]))"),
+        _record(TRACK_ERRORS, f'{_BY_TRACK} (rate(mlstack_http_requests_total{{{predictions}, status=~"5.."}}[{WINDOW}]))'
+                              f" or {TRACK_REQUESTS} * 0"),
+        _record(TRACK_ERROR_RATIO, f"{TRACK_ERRORS} / {TRACK_REQUESTS}"),
+        _record(TRACK_DURATION_BUCKETS, f"sum by (namespace, job, {TRACK}, le) "
+                                        f"(rate(mlstack_http_request_duration_seconds_bucket{{{predictions}}}[{WINDOW}]))"),
+    ]
+    return rules + [_record(TRACK_LATENCY, f"histogram_quantile({q}, {TRACK_DURATION_BUCKETS})", {"quantile": q})
+                    for q in QUANTILES]
 
 
 def alerting_rules(model: ModelScope, tracking: TrackingScope, objectives: Objectives) -> list[dict[str, Any]]:
@@ -52,6 +79,8 @@ def alerting_rules(model: ModelScope, tracking: TrackingScope, objectives: Objec
         _pod_restarting(model),
         _autoscaler_at_max(model),
         _tracking_server_down(tracking),
+        _canary_error_ratio_worse(model, objectives.error_ratio_percent),
+        _canary_latency_worse(model, objectives.latency_p99_ms),
     ]
     if objectives.expect_traffic:
         alerts.append(_no_traffic(model))
@@ -162,6 +191,38 @@ def _no_traffic(model: ModelScope) -> dict[str, Any]:
         "Check: the callers and their NetworkPolicy access (allowedNamespaces); the Service's endpoints "
         "(`kubectl -n {{ $labels.namespace }} get endpointslices`); that Prometheus still scrapes the pods "
         "(Status > Targets).",
+    )
+
+
+_ABORT = ("Abort: set `mlstack:canaryModelUri` to \"\" and `pulumi up` (the canary's pods go, the stable ones "
+          "take all traffic). Check: the canary's logs (`kubectl -n {{ $labels.namespace }} logs deploy/")
+
+
+def _canary_error_ratio_worse(model: ModelScope, percent: int) -> dict[str, Any]:
+    stable, canary = model.track_matchers(STABLE), model.track_matchers(CANARY)
+    return _alert(
+        "MlstackCanaryErrorRatioWorse",
+        f"{TRACK_ERROR_RATIO}{{{canary}}}\n  - ignoring({TRACK}) group_left {TRACK_ERROR_RATIO}{{{stable}}}\n  > {percent / 100:g}",
+        "5m", "warning",
+        "The canary of {{ $labels.namespace }} fails {{ $value | humanizePercentage }} more predictions than the stable version.",
+        f"The canary's 5xx ratio has exceeded the stable version's by more than {percent} percentage points for 5 "
+        "minutes: the new model version fails where the current one does not. " + _ABORT + model.workload
+        + "-canary`) for the error_code of its failures; the dashboard's Canary vs stable row.",
+    )
+
+
+def _canary_latency_worse(model: ModelScope, objective_ms: int) -> dict[str, Any]:
+    canary = f'{TRACK_LATENCY}{{{model.track_matchers(CANARY)}, quantile="0.99"}}'
+    stable = f'{TRACK_LATENCY}{{{model.track_matchers(STABLE)}, quantile="0.99"}}'
+    floor = objective_ms * CANARY_LATENCY_FLOOR / 1000
+    return _alert(
+        "MlstackCanaryLatencyWorse",
+        f"{canary}\n  > ignoring({TRACK}) group_left {CANARY_LATENCY_FACTOR:g} * {stable}\n  and {canary} > {floor:g}",
+        "5m", "warning",
+        "The canary of {{ $labels.namespace }} has a p99 latency of {{ $value | humanizeDuration }}, far above the stable version's.",
+        f"For 5 minutes the canary's 99th percentile has been over {CANARY_LATENCY_FACTOR:g} times the stable version's "
+        f"and over {floor * 1000:g} ms: the new model version is slower. " + _ABORT + model.workload
+        + "-canary`) and its CPU per pod on the dashboard (a heavier model needs more cpuRequest).",
     )
 
 

@@ -33,13 +33,21 @@ def service_monitor(resource_name: str, target: ScrapeTarget, selected_by: Mappi
         kind="ServiceMonitor",
         metadata=metadata(target.service_name, target.namespace,
                           {**labels(target.service_name, "service-monitor"), **selected_by}),
-        spec={
-            "selector": {"matchLabels": dict(target.service_labels)},
-            "namespaceSelector": {"matchNames": [target.namespace]},
-            "endpoints": [endpoint],
-        },
+        spec=_spec(target, endpoint),
         opts=_after_service(target, opts),
     )
+
+
+def _spec(target: ScrapeTarget, endpoint: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "selector": {"matchLabels": dict(target.service_labels)},
+        "namespaceSelector": {"matchNames": [target.namespace]},
+        "endpoints": [endpoint],
+    }
+    if target.pod_labels:
+        # The operator names each series label after the pod label, sanitised: mlstack.io/track -> mlstack_io_track.
+        spec["podTargetLabels"] = list(target.pod_labels)
+    return spec
 
 
 def _auth_secret(resource_name: str, target: ScrapeTarget, auth: BasicAuth, opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:
