@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from .azure import AzureConfig, azure_config
 from .errors import ConfigError
+from .quantity import parse_quantity
 from .reader import DNS_LABEL, Reader
 
 _REGISTERED_MODEL = re.compile(r"^models:/(?P<name>[A-Za-z0-9][\w.-]{0,255})(@(?P<alias>[A-Za-z_][\w-]{0,255})|/(?P<version>[1-9]\d*))$")
@@ -96,6 +97,7 @@ class ServingConfig:
     allowed_namespaces: tuple[str, ...]
     canary: CanaryConfig | None
     gateway: GatewayRef | None  # set exactly when the canary split is made by a Gateway API HTTPRoute
+    memory_budget_bytes: int  # what the requests in flight may cost one worker (the server's MEMORY_BUDGET_BYTES)
 
 
 @dataclass(frozen=True)
@@ -304,12 +306,30 @@ def _at_least(name: str, text: str, value: Decimal, floor_name: str, floor: Deci
         raise ConfigError(name, text, f"a quantity at least {floor_name}")
 
 
+# What one model server worker holds once MLflow and the model are loaded (docs/serving.md), and the least budget
+# worth serving with. A worker's requests get half of the rest of its share of the memory limit: the budget is an
+# estimate made before parsing, and the model's own predict allocates outside it.
+WORKER_BASELINE_BYTES = 330 * 2**20
+MIN_REQUEST_BUDGET_BYTES = 32 * 2**20
+
+
+def memory_budget(limits: Resources, workers: int) -> int:
+    limit = int(parse_quantity(limits.memory_limit) or 0)
+    budget = (limit // workers - WORKER_BASELINE_BYTES) // 2
+    if budget < MIN_REQUEST_BUDGET_BYTES:
+        least = (WORKER_BASELINE_BYTES + 2 * MIN_REQUEST_BUDGET_BYTES) * workers // 2**20
+        raise ConfigError("memoryLimit", limits.memory_limit, f"a quantity of at least {least}Mi for {workers} worker(s)")
+    return budget
+
+
 def serving_config(reader: Reader) -> ServingConfig:
     min_replicas = reader.integer("minReplicas", 1, 100)
     max_replicas = reader.integer("maxReplicas", 1, 100)
     if max_replicas < min_replicas:
         raise ConfigError("maxReplicas", str(max_replicas), f"an integer from minReplicas ({min_replicas}) to 100")
     model = model_ref(reader)
+    serving_resources = resources(reader, "")
+    workers = reader.integer("workers", 1, 16)
     return ServingConfig(
         namespace=reader.dns_label("namespace"),
         model=model,
@@ -317,8 +337,8 @@ def serving_config(reader: Reader) -> ServingConfig:
         max_replicas=max_replicas,
         cpu_utilization_target=reader.integer("cpuUtilizationTarget", 1, 100),
         scale_down_stabilization_seconds=reader.integer("scaleDownStabilizationSeconds", 0, 3600),
-        resources=resources(reader, ""),
-        workers=reader.integer("workers", 1, 16),
+        resources=serving_resources,
+        workers=workers,
         max_batch_size=reader.integer("maxBatchSize", 1, 1024),
         max_batch_wait_ms=reader.integer("maxBatchWaitMs", 0, 1000),
         await_rollout=reader.boolean("awaitRollout"),
@@ -327,6 +347,7 @@ def serving_config(reader: Reader) -> ServingConfig:
         allowed_namespaces=reader.dns_labels("allowedNamespaces"),
         canary=canary_config(reader, model),
         gateway=gateway_ref(reader),
+        memory_budget_bytes=memory_budget(serving_resources, workers),
     )
 
 

@@ -115,6 +115,7 @@ class ModelService(pulumi.ComponentResource):
             "host": "0.0.0.0",
             "port": PORT,
             "workers": cfg.workers,
+            "memory_budget_bytes": cfg.memory_budget_bytes,
             "max_batch_size": cfg.max_batch_size,
             "max_batch_wait_ms": cfg.max_batch_wait_ms,
         }))

@@ -184,3 +184,10 @@ def test_every_reference_command_the_project_files_name_exists():
     with pytest.raises(SystemExit) as refused:
         main(["pulumi-yaml"])
     assert refused.value.code == 2
+
+
+def test_a_memory_limit_too_small_for_its_workers_names_the_key_and_the_least_that_fits():
+    with pytest.raises(ConfigError) as refused:
+        config_from_values("test", {"memoryRequest": "256Mi", "memoryLimit": "1Gi", "workers": "3"})
+    assert str(refused.value).startswith("mlstack:memoryLimit") and "1182Mi for 3 worker(s)" in str(refused.value)
+    assert config_from_values("test", {"workers": "2", "memoryLimit": "2Gi"}).serving.memory_budget_bytes == 347 * 2**20

@@ -32,7 +32,7 @@ def test_container_has_probes_resources_and_graceful_termination(local_stack):
 
 
 def test_model_reference_reaches_the_pod_by_env_and_by_template_annotations():
-    rendered = render_with(modelUri="models:/fraud/7", workers=3, maxBatchSize=1)
+    rendered = render_with(modelUri="models:/fraud/7", workers=3, memoryLimit="2Gi", maxBatchSize=1)
     template = one(rendered, "Deployment", "model-server")["spec"]["template"]
     env = {e["name"]: e.get("value") for e in template["spec"]["containers"][0]["env"]}
     assert env["MODEL_URI"] == "models:/fraud/7"
@@ -129,7 +129,8 @@ def test_every_child_is_parented_to_its_component(local_stack):
             assert resource.parent.split("::")[2].split("$")[-1].startswith("mlstack:"), resource.name
 
 
-@pytest.mark.parametrize("overrides", [{}, {"workers": 3, "maxBatchSize": 1, "maxBatchWaitMs": 7, "modelUri": "models:/churn/4"}])
+@pytest.mark.parametrize("overrides", [
+    {}, {"workers": 3, "memoryLimit": "2Gi", "maxBatchSize": 1, "maxBatchWaitMs": 7, "modelUri": "models:/churn/4"}])
 def test_the_server_reads_back_exactly_the_settings_the_stack_renders(overrides):
     rendered = render_with(**overrides)
     container = one(rendered, "Deployment", "model-server")["spec"]["template"]["spec"]["containers"][0]
@@ -140,4 +141,6 @@ def test_the_server_reads_back_exactly_the_settings_the_stack_renders(overrides)
     assert (settings.model_uri, settings.workers, settings.max_batch_size, settings.max_batch_wait_ms) == (
         expected["modelUri"], expected["workers"], expected["maxBatchSize"], expected["maxBatchWaitMs"])
     assert (settings.host, settings.port) == ("0.0.0.0", port)
+    limit = 2**31 if overrides else 2**30  # the local stack's limit is 1Gi
+    assert settings.memory_budget_bytes == (limit // expected["workers"] - 330 * 2**20) // 2
     assert container["readinessProbe"]["httpGet"]["port"] == container["ports"][0]["name"]
