@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from mlstack_policy import POLICIES
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-STACKS = ("local", "dev", "prod")
+STACKS = ("local", "dev", "prod", "aks-dev", "aks-prod")
 
 
 @dataclass(frozen=True)

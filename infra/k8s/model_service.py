@@ -1,5 +1,6 @@
 """The model service: our model server behind a Service, autoscaled, disruption-budgeted, fenced by policy."""
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -20,7 +21,12 @@ PRE_STOP_SECONDS = 5
 # The server finishes in-flight requests for up to this long after SIGTERM (its GRACEFUL_TIMEOUT_SECONDS default);
 # the pod's grace period covers the pre-stop pause, the drain and the exit, so Kubernetes never kills a draining pod.
 SERVER_DRAIN_SECONDS = 30
-CREDENTIAL_KEYS = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
+# MLflow's client reads ~/.mlflow/credentials when its variables are unset; HOME is /tmp in the image, and a file
+# keeps the password out of the process environment (and out of anything that dumps it).
+HOME = "/tmp"
+CREDENTIALS_DIRECTORY = f"{HOME}/.mlflow"
+CREDENTIALS_FILE = "credentials"
+CREDENTIALS_VOLUME = "mlflow-credentials"
 # Pulumi's await outlives the progress deadline by this much, enough for the controller to mark the deadline.
 AWAIT_MARGIN_SECONDS = 60
 # The ServiceMonitor copies these pod labels onto every series it scrapes.
@@ -57,10 +63,12 @@ class ModelService(pulumi.ComponentResource):
             callers=[args.monitoring_namespace, *cfg.allowed_namespaces, *gateway],
             egress=[{"to": [network.namespaces_peer([mlflow.namespace])], "ports": [{"protocol": "TCP", "port": mlflow.port}]}],
         ))
+        credentials_file: pulumi.Output[str] = pulumi.Output.secret(
+            pulumi.Output.all(args.mlflow.username, args.mlflow.password).apply(lambda pair: _credentials_file(*pair)))
         credentials = k8s.core.v1.Secret(
             f"{name}-mlflow-credentials",
             metadata=self.unit.metadata("-mlflow"),
-            string_data=dict(zip(CREDENTIAL_KEYS, (args.mlflow.username, args.mlflow.password), strict=False)),
+            string_data={CREDENTIALS_FILE: credentials_file},
             type="Opaque",
             opts=self.unit.in_namespace,
         )
@@ -98,7 +106,8 @@ class ModelService(pulumi.ComponentResource):
                 # No `replicas`: the HorizontalPodAutoscaler owns the count, and `pulumi up` must not reset it.
                 # A new model reference changes the pod template, so `pulumi preview` shows it and pods roll.
                 "template": self.unit.pod_template(
-                    containers=[self._container(args, credentials, model)], volumes=[hardening.tmp_volume("2Gi")],
+                    containers=[self._container(args, model)],
+                    volumes=[hardening.tmp_volume("2Gi"), _credentials_volume(credentials)],
                     annotations=_model_annotations(model),
                     labels={TRACK_LABEL: track, MODEL_VERSION_LABEL: label_value(model.version)},
                     grace_seconds=PRE_STOP_SECONDS + SERVER_DRAIN_SECONDS + 10),
@@ -106,7 +115,7 @@ class ModelService(pulumi.ComponentResource):
             opts=self.unit.in_namespace,
         )
 
-    def _container(self, args: ModelServiceArgs, credentials: k8s.core.v1.Secret, served: ModelRef) -> dict[str, object]:
+    def _container(self, args: ModelServiceArgs, served: ModelRef) -> dict[str, object]:
         cfg = args.config
         model = _plain_env(environment({"model_uri": served.uri}))
         # MLflow's client, not the server's settings table, reads the tracking URI and the credentials.
@@ -119,14 +128,13 @@ class ModelService(pulumi.ComponentResource):
             "max_batch_size": cfg.max_batch_size,
             "max_batch_wait_ms": cfg.max_batch_wait_ms,
         }))
-        secret_env = [{"name": key, "valueFrom": {"secretKeyRef": {"name": credentials.metadata.name, "key": key}}}
-                      for key in CREDENTIAL_KEYS]
+        client = [{"name": "HOME", "value": HOME}]
         return {
             "name": "server",
             "image": args.image,
             "imagePullPolicy": "IfNotPresent",
             "ports": [self.unit.container_port()],
-            "env": [*model, *registry, *serving, *secret_env],
+            "env": [*model, *registry, *client, *serving],
             "resources": hardening.resources(cfg.resources, args.workload),
             "securityContext": hardening.container_security_context(),
             # Loading a model from the registry can take minutes; the startup probe covers it, the others stay tight.
@@ -135,7 +143,8 @@ class ModelService(pulumi.ComponentResource):
             "livenessProbe": hardening.http_probe("/health", PORT_NAME, period=10, failures=3),
             # Give endpoints time to drop the pod before the server stops accepting.
             "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
-            "volumeMounts": [hardening.tmp_mount()],
+            "volumeMounts": [hardening.tmp_mount(),
+                             {"name": CREDENTIALS_VOLUME, "mountPath": CREDENTIALS_DIRECTORY, "readOnly": True}],
         }
 
     def _autoscaler(self, resource_name: str, suffix: str, deployment: k8s.apps.v1.Deployment, low: int, high: int) -> None:
@@ -180,3 +189,13 @@ def _model_annotations(model: ModelRef) -> dict[str, str]:
 
 def _plain_env(variables: dict[str, str]) -> list[dict[str, object]]:
     return [{"name": key, "value": value} for key, value in variables.items()]
+
+
+def _credentials_file(username: str, password: str) -> str:
+    return f"[mlflow]\nmlflow_tracking_username = {username}\nmlflow_tracking_password = {password}\n"
+
+
+def _credentials_volume(credentials: k8s.core.v1.Secret) -> dict[str, Any]:
+    """Readable by the pod's group only (fsGroup), updated in place when the Secret changes."""
+    return {"name": CREDENTIALS_VOLUME, "secret": {"secretName": credentials.metadata.name, "defaultMode": 0o440,
+                                                   "items": [{"key": CREDENTIALS_FILE, "path": CREDENTIALS_FILE}]}}

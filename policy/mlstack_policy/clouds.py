@@ -7,7 +7,7 @@ from pulumi_policy import PolicyConfigSchema, ReportViolation, ResourceValidatio
 from .inputs import dig, items, stack_of
 
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
-PRODUCTION_STACKS = ["prod"]
+PRODUCTION_STACKS = ["prod", "aks-prod"]
 
 
 def _gcs_bucket_not_public(args: ResourceValidationArgs, report: ReportViolation) -> None:

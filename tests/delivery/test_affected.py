@@ -5,7 +5,7 @@ import sys
 
 from delivery.affected import PROJECT_DIR, affected, cloud_stacks
 
-STACKS = ["dev", "prod"]
+STACKS = ["aks-dev", "aks-prod", "dev", "prod"]
 
 
 def test_only_the_stacks_on_a_cloud_are_previewed():

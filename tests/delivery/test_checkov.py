@@ -9,7 +9,7 @@ import yaml
 
 from infra.render import PROJECT_DIR, run_program, stack_config, write
 
-STACKS = ("local", "dev", "prod")
+STACKS = ("local", "dev", "prod", "aks-dev", "aks-prod")
 ACCEPTED = yaml.safe_load((Path(__file__).parent / "checkov.yaml").read_text())
 
 

@@ -1,7 +1,11 @@
 """ModelService under mocks: the objects a user gets from the `local` stack file and from config changes."""
+import os
+import subprocess
+import sys
+
 import pytest
 
-from infra.render import unwrapped
+from infra.render import MASK, masked, unwrapped
 from serving.settings import parse_settings
 
 from .conftest import objects_of_kind, one, render_with
@@ -55,12 +59,27 @@ def test_a_new_model_version_changes_only_the_pod_template_of_the_model_deployme
     assert annotations["mlstack.io/model-version"] == "4"
 
 
-def test_tracking_credentials_come_from_a_secret_not_from_plain_env(local_stack):
-    container = one(local_stack, "Deployment", "model-server")["spec"]["template"]["spec"]["containers"][0]
-    env = {e["name"]: e for e in container["env"]}
-    for key in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
-        assert env[key]["valueFrom"]["secretKeyRef"]["name"] == "model-server-mlflow"
-        assert "value" not in env[key]
+def test_mlflow_reads_the_tracking_credentials_from_the_mounted_secret_file_not_the_environment(local_stack, tmp_path):
+    pod = one(local_stack, "Deployment", "model-server")["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert not {"MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"} & env.keys()
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "mlflow-credentials")
+    assert mount["readOnly"] and mount["mountPath"] == f"{env['HOME']}/.mlflow"
+    volume = next(v for v in pod["volumes"] if v["name"] == "mlflow-credentials")["secret"]
+    assert volume["secretName"] == "model-server-mlflow" and volume["defaultMode"] == 0o440
+    secret = next(r for r in local_stack.of_type("kubernetes:core/v1:Secret") if r.name == "model-mlflow-credentials")
+    assert masked(secret.inputs)["stringData"]["credentials"] == MASK
+    home = tmp_path / "home"
+    (home / ".mlflow").mkdir(parents=True)
+    (home / ".mlflow" / "credentials").write_text(unwrapped(secret.inputs["stringData"])["credentials"])
+    probe = ("from mlflow.utils.credentials import read_mlflow_creds; c = read_mlflow_creds(); "
+             "print(c.username); print(c.password)")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING_")}
+    read = subprocess.run([sys.executable, "-c", probe], env={**clean, "HOME": str(home)}, capture_output=True, text=True,
+                          check=True, timeout=120).stdout.split()
+    tracking_secret = unwrapped(next(r for r in local_stack.of_type("kubernetes:core/v1:Secret") if r.name == "tracking-secret").inputs)
+    assert read == ["admin", tracking_secret["stringData"]["MLFLOW_AUTH_ADMIN_PASSWORD"]]
 
 
 def test_service_is_cluster_ip_by_default_and_load_balancer_by_config(local_stack):

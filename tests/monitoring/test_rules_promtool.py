@@ -15,7 +15,7 @@ pytestmark = pytest.mark.prometheus
 
 _LABEL = re.compile(r"\{\{ \$labels\.(\w+) \}\}")
 _VALUE = re.compile(r"\{\{ \$value( \| \w+)? \}\}")
-STACKS = ("local", "dev", "prod")
+STACKS = ("local", "dev", "prod", "aks-dev", "aks-prod")
 
 
 @pytest.fixture(scope="module")
