@@ -148,7 +148,7 @@ def _check_values(name: str, kind: ColumnKind, bounds: tuple[int, int] | None, v
         shown = "null" if value is None else type(value).__name__
         raise Unconverted(400, "INVALID_PARAMETER_VALUE",
                           f"Incompatible input types for column {name}. Can not safely convert {shown} to {kind.label}.")
-    if bounds is not None:  # whole_floats_allowed, in the form the type checker narrows
+    if bounds is not None:  # the same test as whole_floats_allowed, written so that mypy narrows bounds
         low, high = bounds
         # A float at a bound may be an integer past it that the JSON parser rounded to a float: refused too.
         if any(v < low or v > high or (type(v) is float and v in (low, high)) for v in values):
