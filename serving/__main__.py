@@ -7,8 +7,12 @@ import shutil
 import signal
 import sys
 import tempfile
+from typing import TYPE_CHECKING
 
 from serving.settings import Settings, parse_settings
+
+if TYPE_CHECKING:  # imported once the process environment is set (see _prepare_process_environment)
+    from serving.source import ModelSource
 
 log = logging.getLogger("serving")
 NUMERIC_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -26,7 +30,7 @@ def _prepare_process_environment(settings: Settings, scratch: str) -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
 
 
-def _fetch(settings: Settings, scratch: str):
+def _fetch(settings: Settings, scratch: str) -> "ModelSource":
     from serving.requirements_check import check_requirements
     from serving.source import ModelUnavailable, fetch_model
 
@@ -43,7 +47,7 @@ def _fetch(settings: Settings, scratch: str):
     return source
 
 
-def _serve(settings: Settings, source) -> int:
+def _serve(settings: Settings, source: "ModelSource") -> int:
     import uvicorn
     from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
@@ -55,9 +59,12 @@ def _serve(settings: Settings, source) -> int:
     config = uvicorn.Config(
         "serving.app:app_from_environment", factory=True,
         host=settings.host, port=settings.port, workers=settings.workers,
-        loop="uvloop", http=functools.partial(ReadDeadlineProtocol, read_timeout=settings.read_timeout),
+        # uvicorn calls `http` as a protocol factory, so a partial serves, though annotated as a class.
+        loop="uvloop", http=functools.partial(ReadDeadlineProtocol, read_timeout=settings.read_timeout),  # type: ignore[arg-type]
         lifespan="on", access_log=False, proxy_headers=False, server_header=False,
-        timeout_graceful_shutdown=settings.graceful_timeout, timeout_keep_alive=settings.keep_alive_timeout,
+        # Annotated int, used as asyncio delays: fractional seconds work and are kept, not rounded.
+        timeout_graceful_shutdown=settings.graceful_timeout,  # type: ignore[arg-type]
+        timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
         limit_concurrency=settings.max_connections,
     )
     if settings.workers == 1:

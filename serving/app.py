@@ -2,16 +2,18 @@
 
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 import mlflow.version
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving import __version__, metrics
 from serving.http import json_response
 from serving.limits import Intake, MemoryBudget
-from serving.observability import InstrumentedRoute
+from serving.observability import Handler, InstrumentedRoute
 from serving.predictor import Predictor
 from serving.protocols.mlflow_scoring import invocations_handler
 from serving.protocols.open_inference import infer_handler, model_metadata_handler
@@ -28,7 +30,7 @@ def one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
-def _health_routes(predictor: Predictor) -> dict[str, object]:
+def _health_routes(predictor: Predictor) -> dict[str, Handler]:
     async def alive(request: Request) -> Response:
         return Response(b"\n", 200, media_type="application/json")
 
@@ -58,10 +60,11 @@ class ExactPaths:
 
     def __init__(self, router: Router):
         self._router = router
-        self._exact = {(method, route.path): route.app for route in router.routes
-                       if not route.param_convertors for method in route.methods}
+        self._exact: dict[tuple[str, str], ASGIApp] = {
+            (method, route.path): route.app for route in router.routes
+            if isinstance(route, Route) and not route.param_convertors for method in route.methods or ()}
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (app := self._exact.get((scope["method"], scope["path"]))) is not None:
             await app(scope, receive, send)
         else:
@@ -74,7 +77,7 @@ def create_app(settings: Settings, source: ModelSource) -> ExactPaths:
     predictor = Predictor(settings, source)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Router):
+    async def lifespan(app: Router) -> AsyncIterator[None]:
         try:
             await predictor.start()
         except Exception as error:
@@ -88,7 +91,7 @@ def create_app(settings: Settings, source: ModelSource) -> ExactPaths:
             intake.parser.stop()
             metrics.forget_this_process()
 
-    def route(path: str, handler, method: str = "GET") -> Route:
+    def route(path: str, handler: Handler, method: str = "GET") -> Route:
         return Route(path, InstrumentedRoute(path, handler, settings.access_log), methods=[method])
 
     intake = Intake(settings.max_body_bytes, MemoryBudget(settings.memory_budget_bytes))

@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Callable
 
 from serving.model import Job
-from serving.model_threads import ModelThreads, Outcomes
+from serving.model_threads import Answer, ModelThreads, Outcomes
 
 
 class Batcher:
@@ -19,24 +19,25 @@ class Batcher:
         self._max_wait_s = max_wait_s
         self._stall_after_s = stall_after_s
         self._observe_batch = observe_batch
-        self._pending: deque[tuple[Job, asyncio.Future]] = deque()
+        self._pending: deque[tuple[Job, Answer]] = deque()
         self._arrived = asyncio.Event()
         self._parked = False  # _serve waits for arrivals: nothing pending and no batch of its own running
-        self._lone: tuple[asyncio.Future, float] | None = None  # a lone request's batch and its stall time
-        self._task: asyncio.Task | None = None
+        self._lone: tuple[asyncio.Future[None], float] | None = None  # a lone request's batch and its stall time
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._threads.start()
         self._task = asyncio.get_running_loop().create_task(self._serve())
 
     async def stop(self) -> None:
+        assert self._task is not None, "stop() before start()"
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
         self._threads.stop()
 
-    def submit(self, job: Job) -> asyncio.Future:
+    def submit(self, job: Job) -> Answer:
         loop = asyncio.get_running_loop()
-        future = loop.create_future()
+        future: Answer = loop.create_future()
         if self._can_start_alone():
             # Straight to a model thread: waking _serve first cost a lone request 0.10 ms here (paired rounds).
             finished = self._threads.hand_over([job], [future])
@@ -96,8 +97,8 @@ class Batcher:
             except TimeoutError:
                 return
 
-    def _take(self) -> list[tuple[Job, asyncio.Future]]:
-        batch = []
+    def _take(self) -> list[tuple[Job, Answer]]:
+        batch: list[tuple[Job, Answer]] = []
         while self._pending and len(batch) < self._limit:
             job, future = self._pending[0]
             if future.done():  # its caller timed out or went away: no model time for it
@@ -110,7 +111,7 @@ class Batcher:
                 break
         return batch
 
-    async def _dispatch(self, batch: list[tuple[Job, asyncio.Future]]) -> None:
+    async def _dispatch(self, batch: list[tuple[Job, Answer]]) -> None:
         await self._threads.run([job for job, _ in batch], [future for _, future in batch], self._stall_after_s)
         # Observed once the batch is answered: the callers' tasks were woken first, so their answers are
         # written before this metric costs anything.

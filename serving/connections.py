@@ -10,6 +10,8 @@ read timeout, so no timer is armed and cancelled per request on the hot path.
 """
 
 import asyncio
+from collections.abc import Collection
+from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -23,18 +25,19 @@ MAX_SWEEP_INTERVAL_S = 1.0
 
 
 class ReadDeadlineProtocol(HttpToolsProtocol):
-    def __init__(self, *args, read_timeout: float, **kwargs):
+    def __init__(self, *args: Any, read_timeout: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._read_timeout = read_timeout
         self._reading_since: float | None = None
         self._request_started = False
 
-    def connection_made(self, transport) -> None:
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # as uvicorn's own
         super().connection_made(transport)
         self._reading_since = self.loop.time()
         if getattr(self.server_state, "read_deadline_sweeper", None) is None:
             interval = min(MAX_SWEEP_INTERVAL_S, self._read_timeout / SWEEPS_PER_TIMEOUT)
-            self.server_state.read_deadline_sweeper = self.loop.create_task(_sweep(self.connections, interval))
+            sweeper = self.loop.create_task(_sweep(self.connections, interval))
+            self.server_state.read_deadline_sweeper = sweeper  # type: ignore[attr-defined]  # one per server: rides on its shared state
 
     def data_received(self, data: bytes) -> None:
         if self._reading_since is None and (self.cycle is None or self.cycle.response_complete):
@@ -62,11 +65,11 @@ class ReadDeadlineProtocol(HttpToolsProtocol):
         if self._request_started and not response_started:
             self.transport.write(REQUEST_TIMEOUT_ANSWER)
             if self.cycle is not None:
-                self.cycle.scope[READ_TIMED_OUT] = True
+                cast(dict[str, Any], self.cycle.scope)[READ_TIMED_OUT] = True  # an extension key the ASGI TypedDict does not list
         self.transport.close()
 
 
-async def _sweep(connections: set, interval: float) -> None:
+async def _sweep(connections: Collection[object], interval: float) -> None:
     loop = asyncio.get_running_loop()
     while True:
         await asyncio.sleep(interval)

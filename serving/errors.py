@@ -32,7 +32,8 @@ def from_model_exception(exc: Exception) -> ServingError:
     from mlflow.exceptions import MlflowException
 
     if isinstance(exc, MlflowException):
-        return ServingError(400, exc.error_code if exc.get_http_status_code() < 500 else "BAD_REQUEST", exc.message)
+        status = exc.get_http_status_code()  # type: ignore[no-untyped-call]  # mlflow leaves this method unannotated
+        return ServingError(400, exc.error_code if status < 500 else "BAD_REQUEST", exc.message)
     return ServingError(
         400,
         "BAD_REQUEST",

@@ -65,7 +65,7 @@ class Reservation:
 class Parser:
     """Runs a parse inline for small bodies, on the one parser thread for large ones."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="parse")
 
     async def run(self, size: int, parse: Callable[..., Any], *args: Any) -> Any:

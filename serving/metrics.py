@@ -37,11 +37,11 @@ def render() -> tuple[bytes, str]:
     if not _MULTIPROCESS:
         return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated
     return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
 def forget_this_process() -> None:
     """Drop this worker's live gauges so a stopped worker no longer counts as in progress or ready."""
     if _MULTIPROCESS:
-        multiprocess.mark_process_dead(os.getpid())
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated

@@ -2,6 +2,7 @@
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ class Job:
 
     data: Any
     rows: int
-    params: dict | None = None
+    params: dict[str, Any] | None = None
 
     @property
     def combinable(self) -> bool:
@@ -57,7 +58,7 @@ class ServedModel:
         except Exception as error:  # a bad example must not stop a model that serves
             log.warning("warm-up on the logged input example failed: %s", error)
 
-    def _table_predictor(self):
+    def _table_predictor(self) -> Callable[..., Any]:
         """How fast-path frames reach the model.  They already have exactly the columns and dtypes MLflow's
         schema enforcement produces (test_serving_parsers checks this against MLflow), so MLflow's per-call
         enforcement and signature inspection, about 1-2 ms a call, are skipped for plain signatures.
@@ -65,12 +66,14 @@ class ServedModel:
         metadata, raw = self.metadata, getattr(self.pyfunc, "_predict_fn", None)
         type_hinted = getattr(metadata, "_is_signature_from_type_hint", lambda: True)() or getattr(
             metadata, "_is_type_hint_from_example", lambda: True)()
-        return raw if raw is not None and not type_hinted else self.pyfunc.predict
+        predict: Callable[..., Any] = raw if raw is not None and not type_hinted else self.pyfunc.predict
+        return predict
 
     def run_batch(self, jobs: list[Job]) -> list[Any]:
         """Predictions (JSON-ready) or a ServingError, one per job.  A batch that fails is retried
         job by job, so one bad request never fails the others that shared its model call."""
         if len(jobs) > 1:
+            assert self.tabular is not None, "only tabular jobs are combined"
             try:
                 combined = self.tabular.frame([job.data for job in jobs])
                 return _split(self._predict_table(combined), [job.rows for job in jobs])
@@ -81,6 +84,7 @@ class ServedModel:
     def _run_one(self, job: Job) -> Any:
         try:
             if isinstance(job.data, TabularInput):
+                assert self.tabular is not None, "a TabularInput is only parsed for a tabular schema"
                 frame = self.tabular.frame([job.data])
                 predictions = self.pyfunc.predict(frame, params=job.params) if job.params else self._predict_table(frame)
             else:
@@ -104,4 +108,4 @@ def _split(predictions: Any, rows: list[int]) -> list[Any]:
 def _jsonable(predictions: Any) -> Any:
     from mlflow.utils.proto_json_utils import _get_jsonable_obj
 
-    return _get_jsonable_obj(predictions, pandas_orient="records")
+    return _get_jsonable_obj(predictions, pandas_orient="records")  # type: ignore[no-untyped-call]  # mlflow's helper is unannotated

@@ -19,12 +19,14 @@ from serving.model import Job
 MODEL_THREADS = 4
 
 Outcomes = list[Any]  # one per job: JSON-ready predictions or a ServingError
+Answer = asyncio.Future[Any]  # one request's JSON-ready predictions, or its ServingError raised
+Batch = tuple[list[Job], list[Answer], asyncio.AbstractEventLoop, asyncio.Future[None]]
 
 
 class ModelThreads:
     def __init__(self, run_batch: Callable[[list[Job]], Outcomes], count: int = MODEL_THREADS):
         self._run_batch = run_batch
-        self._inboxes = [queue.SimpleQueue() for _ in range(count)]
+        self._inboxes: list[queue.SimpleQueue[Batch | None]] = [queue.SimpleQueue() for _ in range(count)]
         self._busy = [False] * count  # read and written on the event loop only
         self._freed = asyncio.Event()
         self._threads = [threading.Thread(target=self._serve, args=(index,), name=f"model-{index}", daemon=True)
@@ -43,17 +45,17 @@ class ModelThreads:
     def has_idle(self) -> bool:
         return not all(self._busy)
 
-    def hand_over(self, jobs: list[Job], futures: list[asyncio.Future]) -> asyncio.Future:
+    def hand_over(self, jobs: list[Job], futures: list[Answer]) -> asyncio.Future[None]:
         """Hand the batch to the first idle thread (there must be one); the returned future is set once every
         request of the batch is answered."""
         index = self._busy.index(False)
         self._busy[index] = True
         loop = asyncio.get_running_loop()
-        finished = loop.create_future()
+        finished: asyncio.Future[None] = loop.create_future()
         self._inboxes[index].put((jobs, futures, loop, finished))
         return finished
 
-    async def run(self, jobs: list[Job], futures: list[asyncio.Future], stall_after_s: float) -> None:
+    async def run(self, jobs: list[Job], futures: list[Answer], stall_after_s: float) -> None:
         """Start the batch on the first idle thread and return when it is answered or has run stall_after_s."""
         while not self.has_idle:
             self._freed.clear()
@@ -73,7 +75,7 @@ class ModelThreads:
             except RuntimeError:  # the loop closed while this batch ran: nobody is waiting for it
                 return
 
-    def _finish(self, index: int, futures: list[asyncio.Future], outcomes: Outcomes, finished: asyncio.Future) -> None:
+    def _finish(self, index: int, futures: list[Answer], outcomes: Outcomes, finished: asyncio.Future[None]) -> None:
         for future, outcome in zip(futures, outcomes, strict=True):
             if future.done():  # its caller timed out or went away
                 continue

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from serving import metrics
 from serving.connections import READ_TIMED_OUT
@@ -27,7 +28,7 @@ class InstrumentedRoute:
         self._access_log = access_log
         self._in_progress = metrics.http_in_progress.labels(template)
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         request = Request(scope, receive)
         self._in_progress.inc()
@@ -43,7 +44,7 @@ class InstrumentedRoute:
         self._record(scope, request, status, time.perf_counter() - started)
 
     @staticmethod
-    def _gone(scope) -> int:
+    def _gone(scope: Scope) -> int:
         """The client went away before its request was read, or was too slow sending it: no answer can be
         written, and it is the client's doing, so it is counted as 499 (or 408) and never as a server error."""
         if scope.get(READ_TIMED_OUT):
@@ -64,7 +65,7 @@ class InstrumentedRoute:
                 media_type="application/json",
             )
 
-    def _record(self, scope, request: Request, status: int, seconds: float) -> None:
+    def _record(self, scope: Scope, request: Request, status: int, seconds: float) -> None:
         method = scope["method"]
         rows = getattr(request.state, "rows", 0)  # set by the prediction handlers once they have an answer
         metrics.http_requests.labels(self._template, method, str(status)).inc()

@@ -8,6 +8,7 @@ from serving import metrics
 from serving.batching import Batcher
 from serving.errors import ServingError
 from serving.model import Job, ServedModel
+from serving.model_threads import Answer
 from serving.settings import Settings
 from serving.source import ModelSource
 
@@ -68,6 +69,6 @@ class Predictor:
         return predictions
 
 
-def _expire(answer: asyncio.Future) -> None:
+def _expire(answer: Answer) -> None:
     if not answer.done():
         answer.set_exception(ServingError(504, "DEADLINE_EXCEEDED", "Request processing time exceeded limit"))

@@ -22,7 +22,8 @@ def _requirements(path: Path) -> list[Requirement]:
 def check_requirements(model_dir: str) -> tuple[list[str], list[str]]:
     """(missing packages, version mismatches) as readable lines; both empty when all is met."""
     path = Path(model_dir) / "requirements.txt"
-    missing, mismatched = [], []
+    missing: list[str] = []
+    mismatched: list[str] = []
     if not path.exists():
         return missing, mismatched
     for requirement in _requirements(path):

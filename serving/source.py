@@ -9,6 +9,10 @@ import os
 import re
 import time
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # mlflow is imported only where it is used: it is slow to import
+    from mlflow.entities.model_registry import ModelVersion
 
 log = logging.getLogger("serving")
 
@@ -33,15 +37,16 @@ class ModelSource:
         return asdict(self)
 
 
-def _registered_version(name: str, alias: str | None, ref: str | None):
+def _registered_version(name: str, alias: str | None, ref: str | None) -> "ModelVersion":
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient()
     if alias:
         return client.get_model_version_by_alias(name, alias)
+    assert ref is not None, "REGISTRY_URI matches an alias or a ref"
     if ref.isdigit():
         return client.get_model_version(name, ref)
-    latest = client.get_latest_versions(name, stages=[ref])
+    latest: list[ModelVersion] = client.get_latest_versions(name, stages=[ref])
     if not latest:
         raise ModelUnavailable(f"model {name!r} has no version in stage {ref!r}")
     return latest[0]
@@ -66,7 +71,7 @@ def _is_permanent(error: Exception) -> bool:
     from mlflow.exceptions import MlflowException
 
     if isinstance(error, MlflowException):
-        return error.get_http_status_code() in PERMANENT_HTTP_STATUSES
+        return error.get_http_status_code() in PERMANENT_HTTP_STATUSES  # type: ignore[no-untyped-call]  # mlflow leaves it unannotated
     return isinstance(error, (ModelUnavailable, FileNotFoundError))
 
 

@@ -9,11 +9,15 @@ through MLflow's own parser instead (see protocols.mlflow_scoring).
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from serving.errors import ServingError, bad_request, invalid_input
+
+if TYPE_CHECKING:
+    from mlflow.types import Schema
 
 # What pandas makes of a column of Python strings: `str` from pandas 3, object before.  Strings are built
 # with it directly, which saves inferring it again on every request.
@@ -51,7 +55,7 @@ STRING = KINDS["string"]
 class TabularInput:
     """One request's rows, as a list of values per schema column."""
 
-    columns: dict[str, list]
+    columns: dict[str, list[Any]]
     rows: int
 
 
@@ -62,15 +66,16 @@ class TabularSchema:
     bounds: tuple[tuple[int, int] | None, ...]
 
     @classmethod
-    def from_mlflow(cls, schema) -> "TabularSchema | None":
+    def from_mlflow(cls, schema: "Schema | None") -> "TabularSchema | None":
         """None unless every input is a required, named column of a basic scalar type."""
         if schema is None or not schema.has_input_names() or schema.is_tensor_spec():
             return None
         names, kinds = [], []
         for spec in schema.inputs:
-            kind = KINDS.get(getattr(getattr(spec, "type", None), "name", None))
+            kind = KINDS.get(getattr(getattr(spec, "type", None), "name", ""))
             if kind is None or not spec.required:
                 return None
+            assert spec.name is not None, "has_input_names() holds for every input"
             names.append(spec.name)
             kinds.append(kind)
         return cls(tuple(names), tuple(kinds), tuple(kind.integer_bounds for kind in kinds))
@@ -79,7 +84,7 @@ class TabularSchema:
     def column_index(self) -> pd.Index:
         return pd.Index(self.names)
 
-    def check(self, columns: dict[str, list]) -> TabularInput:
+    def check(self, columns: dict[str, list[Any]]) -> TabularInput:
         missing = [name for name in self.names if name not in columns]
         if missing:
             extra = [name for name in columns if name not in self.names]
@@ -92,7 +97,7 @@ class TabularSchema:
             _check_values(name, kind, bounds, picked[name])
         return TabularInput(picked, lengths.pop())
 
-    def from_records(self, records: list) -> TabularInput:
+    def from_records(self, records: list[Any]) -> TabularInput:
         if not all(type(record) is dict for record in records):
             raise invalid_input("Every record must be a JSON object mapping column names to values.")
         present = {key for record in records for key in record}
@@ -101,7 +106,7 @@ class TabularSchema:
         columns.update((key, []) for key in present - set(self.names))
         return self.check(columns)
 
-    def from_split(self, column_names: list, data: list) -> TabularInput:
+    def from_split(self, column_names: list[Any], data: list[Any]) -> TabularInput:
         if len(set(column_names)) != len(column_names):
             raise bad_request(f"Column names must be unique; got {column_names}.")
         if not all(type(row) is list and len(row) == len(column_names) for row in data):
@@ -127,7 +132,7 @@ class Unconverted(ServingError):
     column): the scoring protocol hands the request to MLflow's parser, the V2 protocol answers this 400."""
 
 
-def _check_values(name: str, kind: ColumnKind, bounds: tuple[int, int] | None, values: list) -> None:
+def _check_values(name: str, kind: ColumnKind, bounds: tuple[int, int] | None, values: list[Any]) -> None:
     whole_floats_allowed = bounds is not None
     for value in values:
         if type(value) in kind.accepts or (value is None and kind.nullable):
@@ -143,7 +148,7 @@ def _check_values(name: str, kind: ColumnKind, bounds: tuple[int, int] | None, v
         shown = "null" if value is None else type(value).__name__
         raise Unconverted(400, "INVALID_PARAMETER_VALUE",
                           f"Incompatible input types for column {name}. Can not safely convert {shown} to {kind.label}.")
-    if whole_floats_allowed:
+    if bounds is not None:  # the same test as whole_floats_allowed, written so that mypy narrows bounds
         low, high = bounds
         # A float at a bound may be an integer past it that the JSON parser rounded to a float: refused too.
         if any(v < low or v > high or (type(v) is float and v in (low, high)) for v in values):

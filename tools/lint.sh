@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/ruff check --quiet .
-.venv/bin/mypy --no-error-summary infra
+.venv/bin/mypy --no-error-summary infra serving
 git ls-files -z '*.sh' .ci/run | xargs -0 .venv/bin/shellcheck
 echo "lint: ruff, mypy and shellcheck clean"

@@ -10,6 +10,7 @@ from serving.errors import ServingError, bad_request, from_model_exception
 from serving.http import error_response, json_response, parse_json, read_body
 from serving.limits import Intake, json_values
 from serving.model import Job, ServedModel
+from serving.observability import Handler
 from serving.predictor import Predictor
 from serving.tabular import TabularInput, TabularSchema, Unconverted
 
@@ -70,12 +71,12 @@ def job_from_json(payload: Any, model: ServedModel) -> Job:
     return _job_from_mlflow_parser(payload, model)
 
 
-def _job_from_mlflow_parser(payload: dict, model: ServedModel) -> Job:
+def _job_from_mlflow_parser(payload: dict[str, Any], model: ServedModel) -> Job:
     """Every other shape is read exactly as MLflow's scoring server reads it."""
     from mlflow.pyfunc.scoring_server import _parse_json_data
 
     try:
-        parsed = _parse_json_data(payload, model.metadata, model.input_schema)
+        parsed = _parse_json_data(payload, model.metadata, model.input_schema)  # type: ignore[no-untyped-call]  # mlflow's, unannotated
     except Exception as error:  # MLflow's parser refusing the input is the client's error
         raise from_model_exception(error) from None
     return Job(parsed.data, _row_count(parsed.data), parsed.params)
@@ -92,7 +93,7 @@ def job_from_table(body: bytes, media_type: str, model: ServedModel) -> Job:
         if media_type == CSV:
             frame = parse_csv_input(io.StringIO(body.decode("utf-8")), schema=model.input_schema)
         else:
-            frame = parse_parquet_input(io.BytesIO(body))
+            frame = parse_parquet_input(io.BytesIO(body))  # type: ignore[no-untyped-call]  # mlflow's, unannotated
     except Exception as error:  # unreadable CSV or Parquet is the client's error
         raise from_model_exception(error) from None
     return Job(frame, len(frame))
@@ -110,7 +111,8 @@ def values_in(body: bytes, media_type: str) -> int:
         metadata = pyarrow.parquet.ParquetFile(io.BytesIO(body)).metadata
     except Exception as error:  # an unreadable Parquet file is the client's error
         raise from_model_exception(error) from None
-    return metadata.num_rows * max(metadata.num_columns, 1)
+    bound: int = metadata.num_rows * max(metadata.num_columns, 1)  # pyarrow has no type information
+    return bound
 
 
 def job_from_body(body: bytes, media_type: str, model: ServedModel) -> Job:
@@ -119,7 +121,7 @@ def job_from_body(body: bytes, media_type: str, model: ServedModel) -> Job:
     return job_from_table(body, media_type, model)
 
 
-def invocations_handler(predictor: Predictor, intake: Intake):
+def invocations_handler(predictor: Predictor, intake: Intake) -> Handler:
     async def invocations(request: Request) -> Response:
         reservation = intake.budget.reservation()
         try:

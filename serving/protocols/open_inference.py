@@ -9,6 +9,7 @@ from serving.errors import ServingError, invalid_input
 from serving.http import json_response, parse_json, read_body
 from serving.limits import Intake, json_values
 from serving.model import Job
+from serving.observability import Handler
 from serving.predictor import Predictor
 
 V2_DATATYPES = {"long": "INT64", "integer": "INT32", "double": "FP64", "float": "FP32", "string": "BYTES",
@@ -40,10 +41,10 @@ COLUMN_DATATYPES = {"long": INTEGERS, "integer": INTEGERS, "double": INTEGERS | 
 MAX_DIMENSIONS = 16
 
 
-def _flatten(data: list, depth: int) -> list:
+def _flatten(data: list[Any], depth: int) -> list[Any]:
     """V2 tensors may be nested by shape, e.g. [[1], [2]] for shape [2, 1]; a column is flat.  Nesting deeper
     than the shape's dimensions is refused, so no input can exhaust the stack."""
-    flat = []
+    flat: list[Any] = []
     for item in data:
         if type(item) is list:
             if depth <= 1:
@@ -68,7 +69,7 @@ def _check_shape(name: str, shape: Any, values: int) -> None:
         raise invalid_input(f"Input {name!r}: shape {shape} does not match {values} values.")
 
 
-def _check_datatype(name: str, datatype: Any, values: list, column_kind: str | None) -> None:
+def _check_datatype(name: str, datatype: Any, values: list[Any], column_kind: str | None) -> None:
     if datatype not in VALUE_TYPES:
         raise invalid_input(f"Input {name!r}: datatype {datatype!r} is not one of {sorted(VALUE_TYPES)}.")
     if column_kind is not None and datatype not in COLUMN_DATATYPES[column_kind]:
@@ -79,7 +80,7 @@ def _check_datatype(name: str, datatype: Any, values: list, column_kind: str | N
             raise invalid_input(f"Input {name!r}: {type(value).__name__} value in a {datatype} tensor.")
 
 
-def _column(spec: Any, kinds: dict[str, str]) -> tuple[str, list]:
+def _column(spec: Any, kinds: dict[str, str]) -> tuple[str, list[Any]]:
     if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not isinstance(spec.get("data"), list):
         raise invalid_input("Every input needs a 'name', a 'shape', a 'datatype' and a 'data' list.")
     name, shape = spec["name"], spec.get("shape")
@@ -91,9 +92,10 @@ def _column(spec: Any, kinds: dict[str, str]) -> tuple[str, list]:
     return name, values
 
 
-def _columns_from_request(payload: Any, predictor: Predictor) -> dict[str, list]:
+def _columns_from_request(payload: Any, predictor: Predictor) -> dict[str, list[Any]]:
     if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list) or not payload["inputs"]:
         raise invalid_input("The request must be a JSON object with a non-empty 'inputs' list.")
+    assert predictor.model is not None, "requests are served only once the lifespan has loaded the model"
     tabular = predictor.model.tabular
     kinds = {} if tabular is None else {name: kind.label for name, kind in zip(tabular.names, tabular.kinds, strict=True)}
     columns = [_column(spec, kinds) for spec in payload["inputs"]]
@@ -103,7 +105,8 @@ def _columns_from_request(payload: Any, predictor: Predictor) -> dict[str, list]
     return dict(columns)
 
 
-def _job(columns: dict[str, list], predictor: Predictor) -> Job:
+def _job(columns: dict[str, list[Any]], predictor: Predictor) -> Job:
+    assert predictor.model is not None, "requests are served only once the lifespan has loaded the model"
     tabular = predictor.model.tabular
     if tabular is not None:
         data = tabular.check(columns)
@@ -117,14 +120,14 @@ def _job(columns: dict[str, list], predictor: Predictor) -> Job:
     return Job(frame, len(frame))
 
 
-def _outputs(predictions: Any) -> list[dict]:
+def _outputs(predictions: Any) -> list[dict[str, Any]]:
     if predictions and isinstance(predictions[0], dict):
         names = list(predictions[0])
         return [_output(name, [row[name] for row in predictions]) for name in names]
     return [_output("predict", predictions)]
 
 
-def _output(name: str, values: list) -> dict:
+def _output(name: str, values: list[Any]) -> dict[str, Any]:
     width = len(values[0]) if values and isinstance(values[0], list) else None
     data = [item for row in values for item in row] if width is not None else values
     return {
@@ -146,7 +149,7 @@ def _parse(body: bytes, predictor: Predictor) -> tuple[Any, Job]:
     return payload, _job(_columns_from_request(payload, predictor), predictor)
 
 
-def infer_handler(predictor: Predictor, intake: Intake):
+def infer_handler(predictor: Predictor, intake: Intake) -> Handler:
     async def infer(request: Request) -> Response:
         name = request.path_params["name"]
         if (missing := _unknown_model(name, predictor)) is not None:
@@ -169,8 +172,9 @@ def infer_handler(predictor: Predictor, intake: Intake):
     return infer
 
 
-def model_metadata_handler(predictor: Predictor):
-    def input_specs() -> list[dict]:
+def model_metadata_handler(predictor: Predictor) -> Handler:
+    def input_specs() -> list[dict[str, Any]]:
+        assert predictor.model is not None, "requests are served only once the lifespan has loaded the model"
         tabular = predictor.model.tabular
         if tabular is None:
             return []
