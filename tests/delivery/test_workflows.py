@@ -16,7 +16,8 @@ WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
 ACTIONS = sorted((GITHUB / "actions").glob("*/action.yml"))
 VENV_BIN = PROJECT_DIR / ".venv" / "bin"
 PINNED = re.compile(r"^\s*(?:-\s+)?uses:\s+([\w.-]+/[\w./-]+)@([0-9a-f]{40})\s+#\s+v\d+\.\d+\.\d+\s*$")
-OUR_SCRIPTS = [PROJECT_DIR / "tools" / "cached-venv.sh", *sorted((PROJECT_DIR / "tools" / "delivery").iterdir())]
+OUR_SCRIPTS = [PROJECT_DIR / "tools" / "cached-venv.sh", PROJECT_DIR / "policy" / "run-pack.sh",
+               *sorted((PROJECT_DIR / "tools" / "delivery").iterdir())]
 
 
 def _actionlint() -> str:

@@ -1,7 +1,7 @@
 """The policy pack in the real engine: the Pulumi CLI built here loads policy/ and enforces it in a preview.
 
-The CLI starts a Python pack through pulumi-language-python, which cannot be had here, or else through a
-`pulumi-analyzer-policy-python` on the PATH: tools/delivery has one. The program is inline (as in
+The CLI starts a Python pack through pulumi-language-python, which cannot be had here; it also starts a pack given
+as an executable, and policy/run-pack.sh is that executable for this pack. The program is inline (as in
 test_pulumi_engine.py) and declares component resources whose type tokens and inputs are those of the resources
 the rules inspect, since no provider plugin can be had either; the engine hands a policy a component's inputs
 the way it hands it a custom resource's.
@@ -48,7 +48,7 @@ def stack(engine, tmp_path_factory) -> auto.Stack:
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "PULUMI_HOME": str(home),
-        "PATH": f"{PROJECT_DIR / 'tools' / 'delivery'}:/usr/bin:/bin",
+        "PATH": "/usr/bin:/bin",
         "MLSTACK_POLICY_PYTHON": policy_python,
     }
     settings = auto.ProjectSettings(name="mlstack-policy-probe", runtime="python",
@@ -63,7 +63,7 @@ def _preview(stack: auto.Stack, variant: str) -> str:
     stack.set_config("variant", auto.ConfigValue(variant))
     lines: list[str] = []
     try:
-        stack.preview(policy_packs=[str(PROJECT_DIR / "policy")], on_output=lines.append)
+        stack.preview(policy_packs=[str(PROJECT_DIR / "policy" / "run-pack.sh")], on_output=lines.append)
     except auto.errors.CommandError as error:
         return "failed\n" + "\n".join(lines) + str(error)
     return "passed\n" + "\n".join(lines)
