@@ -96,16 +96,11 @@ def test_service_monitor_selector_matches_no_other_service(installed):
     assert matched == ["model-server"]
 
 
-def test_tracking_server_is_scraped_with_basic_auth_from_a_secret_beside_it(installed):
+def test_tracking_server_is_scraped_on_its_metrics_port_with_no_mlflow_user(installed):
     monitor = unwrapped(only(installed, SERVICE_MONITOR_TYPE, "monitoring-tracking-scrape").inputs)
-    auth = monitor["spec"]["endpoints"][0]["basicAuth"]
-    secret = only(installed, "kubernetes:core/v1:Secret", "monitoring-tracking-scrape-auth")
-    assert secret.inputs["metadata"]["namespace"] == "mlflow"
-    assert {auth["username"]["name"], auth["password"]["name"]} == {secret.inputs["metadata"]["name"]}
-    assert is_secret(secret.inputs["stringData"])
-    credentials = unwrapped(secret.inputs["stringData"])
-    assert credentials[auth["username"]["key"]] == "admin"
-    assert credentials[auth["password"]["key"]] == installed.outputs["mlflowAdminPassword"].value
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["port"] == "metrics" and "basicAuth" not in endpoint
+    assert not [r for r in installed.of_type("kubernetes:core/v1:Secret") if r.name.endswith("-scrape-auth")]
 
 
 def test_monitoring_objects_carry_the_release_label_the_prometheus_selects_by():
