@@ -24,6 +24,8 @@ COMPONENT = "tracking-server"
 PORT = 5000
 DATA_PATH = "/mlflow"
 AUTH_CONFIG_PATH = "/etc/mlflow-auth/basic_auth.ini"
+DATABASE_CA_KEY = "database-ca.pem"
+DATABASE_CA_PATH = f"/etc/mlflow-auth/{DATABASE_CA_KEY}"
 METRICS_PATH = "/tmp/prometheus"
 METRICS_PORT = 9102
 METRICS_PORT_NAME = "metrics"
@@ -93,6 +95,9 @@ class TrackingServer(pulumi.ComponentResource):
         self.reader_password: pulumi.Output[str] = pulumi.Output.secret(reader_password.result)
         session_secret: pulumi.Output[str] = pulumi.Output.secret(session_key.result)
         backend_uri = args.stores.backend_uri or pulumi.Output.secret(f"sqlite:///{DATA_PATH}/mlflow.db")
+        database_ca = args.stores.database_ca_certificate
+        if database_ca is not None:
+            backend_uri = backend_uri.apply(lambda uri: _with_query(uri, f"sslrootcert={DATABASE_CA_PATH}"))
         secret = k8s.core.v1.Secret(
             f"{name}-secret",
             metadata=self.unit.metadata(),
@@ -102,6 +107,8 @@ class TrackingServer(pulumi.ComponentResource):
                 "MLFLOW_FLASK_SERVER_SECRET_KEY": session_secret,
                 "MLSTACK_READER_PASSWORD": self.reader_password,
                 "basic_auth.ini": pulumi.Output.all(backend_uri, cfg.admin_user).apply(lambda a: _auth_config(*a)),
+                # Not confidential; secret only because every value of a Secret is kept one.
+                **({DATABASE_CA_KEY: pulumi.Output.secret(database_ca)} if database_ca is not None else {}),
             },
             type="Opaque",
             opts=self.unit.in_namespace,
@@ -141,7 +148,8 @@ class TrackingServer(pulumi.ComponentResource):
 
     def _deployment_spec(self, args: TrackingServerArgs, secret: k8s.core.v1.Secret, scripts: k8s.core.v1.ConfigMap,
                          volume: k8s.core.v1.PersistentVolumeClaim | None, digest: pulumi.Output[str]) -> dict[str, object]:
-        auth_file = {"secretName": secret.metadata.name, "items": [{"key": "basic_auth.ini", "path": "basic_auth.ini"}]}
+        auth_keys = ["basic_auth.ini", *([DATABASE_CA_KEY] if args.stores.database_ca_certificate is not None else [])]
+        auth_file = {"secretName": secret.metadata.name, "items": [{"key": key, "path": key} for key in auth_keys]}
         volumes: list[dict[str, object]] = [hardening.tmp_volume(), {"name": "auth", "secret": auth_file},
                                             {"name": "scripts", "configMap": {"name": scripts.metadata.name}}]
         if volume is not None:
@@ -232,6 +240,10 @@ def _scripts_mount() -> dict[str, object]:
 
 def _secret_env(secret: k8s.core.v1.Secret, keys: Sequence[str]) -> list[dict[str, object]]:
     return [{"name": key, "valueFrom": {"secretKeyRef": {"name": secret.metadata.name, "key": key}}} for key in keys]
+
+
+def _with_query(uri: str, parameter: str) -> str:
+    return f"{uri}{'&' if '?' in uri else '?'}{parameter}"
 
 
 def _credentials_digest(passwords: list[str]) -> str:

@@ -46,3 +46,15 @@ def test_every_object_carries_the_recommended_labels(rendered_stacks, stack):
         assert labels.get("app.kubernetes.io/part-of") == "mlstack", obj["metadata"]["name"]
         assert labels.get("app.kubernetes.io/managed-by") == "pulumi", obj["metadata"]["name"]
         assert "app.kubernetes.io/name" in labels, obj["metadata"]["name"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_dns_egress_reaches_only_the_cluster_dns_pods(rendered_stacks, stack):
+    cluster_dns = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                   "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+    policies = objects_of_kind(rendered_stacks[stack], "NetworkPolicy")
+    dns_rules = [rule for policy in policies for rule in policy["spec"].get("egress", [])
+                 if any(port.get("port") == 53 for port in rule.get("ports", []))]
+    assert dns_rules
+    for rule in dns_rules:
+        assert rule["to"] == [cluster_dns], rule
