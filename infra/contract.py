@@ -77,6 +77,9 @@ class TrackingStores:
 
     backend_uri: pulumi.Output[str] | None = None  # always a Pulumi secret: it may carry a password
     artifact_destination: pulumi.Input[str] | None = None
+    # PEM of the CA that signed the database server's certificate. Given, the tracking server verifies the server
+    # against it: the Kubernetes layer mounts it and adds libpq's sslrootcert to backend_uri (sslmode set by the platform).
+    database_ca_certificate: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ class Declared:
     custom: bool
     inputs: dict[str, Any]  # secrets still wrapped: see is_secret / masked
     dependencies: list[str] = field(default_factory=list)  # URNs it waits for (depends_on and inputs' resources)
+    protect: bool = False  # `pulumi destroy` and replacements refuse to delete it
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,8 @@ class _StackMocks(mocks.Mocks):
             return {"accessToken": "mock-access-token"}
         if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
             return {"kubeconfigs": [{"name": "clusterUser", "value": _aks_user_kubeconfig(str(args.args["resourceName"]))}]}
+        if args.token == "gcp:organizations/getProject:getProject":
+            return {"number": "123456789012", "projectId": args.args.get("projectId")}
         return _AZURE_CALLS.get(args.token, {})
 
 
@@ -152,7 +155,9 @@ def _nothing_computed(inputs: dict[str, Any]) -> dict[str, Any]:
 _GCP_COMPUTED: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "gcp:serviceaccount/account:Account": lambda inputs: {"email": f"{inputs['accountId']}@mock-project.iam.gserviceaccount.com"},
     "gcp:container/cluster:Cluster": lambda _: {"endpoint": "203.0.113.10", "masterAuth": {"clusterCaCertificate": "bW9jay1jYQ=="}},
-    "gcp:sql/databaseInstance:DatabaseInstance": lambda _: {"privateIpAddress": "10.16.0.3"},
+    "gcp:sql/databaseInstance:DatabaseInstance": lambda _: {
+        "privateIpAddress": "10.16.0.3",
+        "serverCaCerts": [{"cert": "-----BEGIN CERTIFICATE-----\nbW9jay1jYQ==\n-----END CERTIFICATE-----\n"}]},
 }
 
 # The input that names an Azure resource when the program chooses the name (else the engine auto-names it).
@@ -211,7 +216,7 @@ class _RecordingMonitor(mocks.MockMonitor):
             self.rendered.resources.append(Declared(
                 urn=response.urn, type=request.type, name=request.name, parent=request.parent,
                 custom=bool(request.custom), inputs=rpc.deserialize_properties(request.object),
-                dependencies=list(request.dependencies),
+                dependencies=list(request.dependencies), protect=bool(request.protect),
             ))
         return response
 
@@ -275,7 +280,8 @@ def write(rendered: Rendered, out: Path) -> None:
         (out / f"helm-release-{release.name}.values.yaml").write_text(yaml.safe_dump(masked(release.inputs), sort_keys=False))
     inventory = {
         "stack": rendered.stack,
-        "resources": [{"type": r.type, "name": r.name, "parent": r.parent, "inputs": masked(r.inputs)} for r in rendered.resources],
+        "resources": [{"type": r.type, "name": r.name, "parent": r.parent, "inputs": masked(r.inputs),
+                       **({"protect": True} if r.protect else {})} for r in rendered.resources],
         "outputs": {name: MASK if out.secret else out.value for name, out in rendered.outputs.items()},
     }
     (out / "resources.json").write_text(json.dumps(inventory, indent=2, sort_keys=True, default=str))

@@ -39,7 +39,8 @@ def build_stack(config: StackConfig) -> dict[str, pulumi.Input[object]]:
         stores=platform.tracking_stores,
         workload=platform.tracking,
         storage_class=platform.storage_class,
-        client_namespaces=[config.serving.namespace, config.monitoring.namespace, *config.serving.allowed_namespaces],
+        client_namespaces=[config.serving.namespace, *config.serving.allowed_namespaces],
+        scraper_namespaces=[config.monitoring.namespace],
     ), opts=k8s_opts)
     service = ModelService("model", ModelServiceArgs(
         config=config.serving,

@@ -36,8 +36,8 @@ KEYS: tuple[Key, ...] = (
        "gcp: zonal (one control plane zone, cheaper) or regional (control plane and nodes in three zones)."),
     _k("gcpReleaseChannel", "string", "REGULAR", "gcp: GKE release channel: RAPID, REGULAR or STABLE."),
     _k("gcpMasterAuthorizedNetworks", "array", [],
-       "gcp: CIDR blocks allowed to reach the control plane endpoint; empty means any address (authenticated"
-       " by IAM)."),
+       "gcp: CIDR blocks allowed to reach the control plane endpoint (IAM still authenticates); at least one"
+       " is required on gcp."),
     _k("gcpBinaryAuthorization", "boolean", False, "gcp: enforce the project's Binary Authorization policy on the cluster."),
     _k("gcpDeletionProtection", "boolean", True, "gcp: refuse to delete the cluster, the database and a non-empty artifact bucket."),
     _k("gcpMachineType", "string", "e2-standard-4", "gcp: machine type of the general node pool."),

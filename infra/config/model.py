@@ -192,7 +192,7 @@ def gcp_config(reader: Reader, cloud: str) -> GcpConfig:
     max_nodes = reader.integer("gcpMaxNodes", 1, 100)
     if max_nodes < min_nodes:
         raise ConfigError("gcpMaxNodes", str(max_nodes), f"an integer from gcpMinNodes ({min_nodes}) to 100")
-    return GcpConfig(
+    config = GcpConfig(
         project=project,
         region=region,
         zone=zone,
@@ -212,6 +212,10 @@ def gcp_config(reader: Reader, cloud: str) -> GcpConfig:
         bucket_versioning=reader.boolean("gcpBucketVersioning"),
         noncurrent_version_days=reader.integer("gcpNoncurrentVersionDays", 1, 3650),
     )
+    if cloud == "gcp" and not config.master_authorized_networks:
+        raise ConfigError("gcpMasterAuthorizedNetworks", "[]",
+                          "at least one IPv4 CIDR when cloud is gcp: only these networks reach the control plane")
+    return config
 
 
 def gpu_pool_config(reader: Reader) -> GpuPoolConfig | None:

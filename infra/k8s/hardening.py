@@ -1,5 +1,6 @@
 """Pod hardening shared by every workload: Pod Security Standards `restricted`, and then some."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -73,8 +74,11 @@ def http_probe(path: str, port: str, period: int, failures: int, timeout: int = 
 
 
 def pod_spec(*, service_account: pulumi.Input[str], selector: dict[str, Any], workload: Workload,
-             containers: list[dict[str, Any]], volumes: list[dict[str, Any]], grace_seconds: int = 30) -> dict[str, Any]:
+             containers: list[dict[str, Any]], volumes: list[dict[str, Any]], grace_seconds: int = 30,
+             init_containers: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """A pod that meets `restricted`, holds no API token, spreads its replicas and stops gracefully."""
+    # The key only when there are init containers, so pods without them render exactly as before.
+    init = {"initContainers": list(init_containers)} if init_containers else {}
     return {
         "serviceAccountName": service_account,
         "automountServiceAccountToken": False,
@@ -83,6 +87,7 @@ def pod_spec(*, service_account: pulumi.Input[str], selector: dict[str, Any], wo
         "topologySpreadConstraints": spread_over_nodes_and_zones(selector),
         "nodeSelector": dict(workload.node_selector) or None,
         "tolerations": list(workload.tolerations) or None,
+        **init,
         "containers": containers,
         "volumes": volumes,
     }

@@ -8,6 +8,12 @@ import pulumi_kubernetes as k8s
 from .meta import labels, metadata
 
 DNS_PORTS = [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
+# The cluster DNS pods: kube-dns on GKE, CoreDNS on AKS, kind and minikube all carry this label in kube-system.
+# Policies see the pod behind the DNS Service's address, so this peer covers lookups through the Service too.
+CLUSTER_DNS_PEER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+}
 
 
 def namespaces_peer(names: Iterable[str]) -> dict[str, Any]:
@@ -43,5 +49,5 @@ def allow(resource_name: str, name: str, namespace: pulumi.Input[str], pod_selec
 
 
 def dns_egress() -> dict[str, Any]:
-    """Cluster DNS, wherever the cluster runs it (kube-dns, CoreDNS, node-local caches)."""
-    return {"ports": DNS_PORTS}
+    """The cluster DNS pods and nothing else on port 53: a pod cannot tunnel out through an outside resolver."""
+    return {"to": [CLUSTER_DNS_PEER], "ports": DNS_PORTS}

@@ -23,6 +23,15 @@ PORT_NAME = "http"
 
 
 @dataclass(frozen=True)
+class SidePort:
+    """A second port of the workload's pods with callers of its own, e.g. metrics only the monitoring namespace reads."""
+
+    name: str
+    port: int  # the container port, and the Service port of the same number
+    callers: Sequence[str]
+
+
+@dataclass(frozen=True)
 class WorkloadArgs:
     account: ServiceAccountRef  # names the namespace, and the service account, Deployment, Service and policy
     component: str
@@ -33,6 +42,7 @@ class WorkloadArgs:
     egress: Sequence[Mapping[str, Any]] = ()  # beyond cluster DNS and what the platform adds
     service_type: str = "ClusterIP"
     version: str | None = None  # the app.kubernetes.io/version label, when it names what runs
+    side_ports: Sequence[SidePort] = ()
 
 
 class HardenedWorkload:
@@ -59,8 +69,9 @@ class HardenedWorkload:
         return metadata(self.name + suffix, self.namespace, self.labels, **extra)
 
     def pod_template(self, containers: list[dict[str, object]], volumes: list[dict[str, object]],
-                     annotations: Mapping[str, str] | None = None, grace_seconds: int = 30,
-                     labels: Mapping[str, str] | None = None) -> dict[str, object]:
+                     annotations: Mapping[str, pulumi.Input[str]] | None = None, grace_seconds: int = 30,
+                     labels: Mapping[str, str] | None = None,
+                     init_containers: Sequence[dict[str, object]] = ()) -> dict[str, object]:
         """A pod template under this workload's account, labels (plus `labels`) and platform placement, hardened."""
         template_metadata: dict[str, object] = {
             "labels": {**self.labels, **self.args.platform.identity.pod_labels, **(labels or {})}}
@@ -70,7 +81,7 @@ class HardenedWorkload:
             "metadata": template_metadata,
             "spec": hardening.pod_spec(
                 service_account=self.account.metadata.name, selector=self.selector, workload=self.args.platform,
-                containers=containers, volumes=volumes, grace_seconds=grace_seconds),
+                containers=containers, volumes=volumes, grace_seconds=grace_seconds, init_containers=init_containers),
         }
 
     def expose(self, disruption_budget: bool = True) -> ServiceEndpoint:
@@ -100,7 +111,8 @@ class HardenedWorkload:
             spec={
                 "type": service_type or args.service_type,
                 "selector": dict(selector or self.selector),
-                "ports": [{"name": PORT_NAME, "port": args.service_port, "targetPort": PORT_NAME, "protocol": "TCP"}],
+                "ports": [{"name": PORT_NAME, "port": args.service_port, "targetPort": PORT_NAME, "protocol": "TCP"},
+                          *({"name": p.name, "port": p.port, "targetPort": p.name, "protocol": "TCP"} for p in args.side_ports)],
             },
             opts=self.in_namespace,
         )
@@ -110,8 +122,8 @@ class HardenedWorkload:
         network.deny_all(f"{self._name}-default-deny", self.namespace, self.in_namespace)
         network.allow(
             f"{self._name}-allow", self.name, self.namespace, self.selector,
-            ingress=[{"from": [network.namespaces_peer(args.callers)],
-                      "ports": [{"protocol": "TCP", "port": args.container_port}]}],
+            ingress=[{"from": [network.namespaces_peer(callers)], "ports": [{"protocol": "TCP", "port": port}]}
+                     for port, callers in [(args.container_port, args.callers), *((p.port, p.callers) for p in args.side_ports)]],
             egress=[network.dns_egress(), *args.egress, *args.platform.egress],
             opts=self.in_namespace,
         )

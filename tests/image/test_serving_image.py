@@ -36,6 +36,15 @@ def test_image_runs_as_uid_10001_and_ships_no_compiler(engine, serving_image):
     assert found == ["10001"], f"compilers in the final image: {found}"
 
 
+def test_image_ships_no_pip_in_its_venv_or_its_base(engine, serving_image):
+    # The venv's python first on PATH, then the base's own, wherever the base keeps it.
+    probe = ("for py in python /usr/local/bin/python3 /usr/bin/python3; do "
+             "command -v $py >/dev/null && $py -m pip --version >/dev/null 2>&1 && echo \"$py has pip\"; done; "
+             "ls /opt/venv/bin | grep '^pip'; id -u")
+    found = engine.compilers_then(serving_image.ref, probe)
+    assert found == ["10001"], f"compilers or pip in the final image: {found}"
+
+
 def test_image_size_stays_within_the_recorded_budget(serving_image):
     size_mib = serving_image.size_bytes / MIB
     assert size_mib <= size_budget_mib(), (

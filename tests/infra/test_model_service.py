@@ -79,7 +79,7 @@ def test_mlflow_reads_the_tracking_credentials_from_the_mounted_secret_file_not_
     read = subprocess.run([sys.executable, "-c", probe], env={**clean, "HOME": str(home)}, capture_output=True, text=True,
                           check=True, timeout=120).stdout.split()
     tracking_secret = unwrapped(next(r for r in local_stack.of_type("kubernetes:core/v1:Secret") if r.name == "tracking-secret").inputs)
-    assert read == ["admin", tracking_secret["stringData"]["MLFLOW_AUTH_ADMIN_PASSWORD"]]
+    assert read == ["model-server", tracking_secret["stringData"]["MLSTACK_READER_PASSWORD"]]
 
 
 def test_service_is_cluster_ip_by_default_and_load_balancer_by_config(local_stack):

@@ -1,4 +1,6 @@
 """TrackingServer under mocks: MLflow with basic auth, metrics, host checks and its store on a volume for `local`."""
+from infra.render import unwrapped
+
 from .conftest import one
 
 
@@ -50,7 +52,7 @@ def test_service_is_cluster_ip_on_the_mlflow_port(local_stack):
 def test_clients_are_the_model_and_monitoring_namespaces(local_stack):
     allow = one(local_stack, "NetworkPolicy", "mlflow")
     values = allow["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"]
-    assert values == ["models", "monitoring"]
+    assert values == ["models"]  # Prometheus reads the metrics port only
 
 
 def test_probes_use_the_unauthenticated_health_endpoint(local_stack):
@@ -62,3 +64,47 @@ def test_probes_use_the_unauthenticated_health_endpoint(local_stack):
 def test_mlflows_job_runner_is_off_so_the_server_fits_its_memory_limit(local_stack):
     env = {e["name"]: e.get("value") for e in _container(local_stack)["env"]}
     assert env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
+
+
+def _pod(rendered):
+    return one(rendered, "Deployment", "mlflow")["spec"]["template"]
+
+
+def test_the_user_sync_runs_before_the_server_with_the_passwords_from_the_tracking_secret(local_stack):
+    (sync,) = _pod(local_stack)["spec"]["initContainers"]
+    assert sync["command"] == ["python", "/etc/mlstack/sync_users.py"]
+    env = {e["name"]: e for e in sync["env"]}
+    assert env["MLSTACK_READER_USERNAME"]["value"] == "model-server"
+    for key in ("MLFLOW_AUTH_ADMIN_PASSWORD", "MLSTACK_READER_PASSWORD"):
+        assert env[key]["valueFrom"]["secretKeyRef"] == {"name": "mlflow", "key": key}
+    assert {m["name"] for m in sync["volumeMounts"]} >= {"auth", "data", "scripts"}
+
+
+def test_a_new_password_changes_the_pod_template_so_the_user_sync_runs_again(local_stack):
+    from infra.k8s.tracking_server import CREDENTIALS_ANNOTATION, _credentials_digest
+
+    digest = _pod(local_stack)["metadata"]["annotations"][CREDENTIALS_ANNOTATION]
+    (secret_resource,) = [r for r in local_stack.of_type("kubernetes:core/v1:Secret") if r.name == "tracking-secret"]
+    secret = unwrapped(secret_resource.inputs["stringData"])
+    assert digest == _credentials_digest([secret["MLFLOW_AUTH_ADMIN_PASSWORD"], secret["MLSTACK_READER_PASSWORD"]])
+    assert _credentials_digest(["a", "b"]) != _credentials_digest(["a", "c"]) != _credentials_digest(["c", "b"])
+    assert secret["MLFLOW_AUTH_ADMIN_PASSWORD"][:8] not in digest
+
+
+def test_metrics_have_their_own_port_that_only_the_monitoring_namespace_reaches(local_stack):
+    service_ports = {p["name"]: p["port"] for p in one(local_stack, "Service", "mlflow")["spec"]["ports"]}
+    assert service_ports == {"http": 5000, "metrics": 9102}
+    rules = one(local_stack, "NetworkPolicy", "mlflow")["spec"]["ingress"]
+    callers = {rule["ports"][0]["port"]: rule["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"] for rule in rules}
+    assert callers == {5000: ["models"], 9102: ["monitoring"]}
+    monitor = one(local_stack, "ServiceMonitor", "mlflow")["spec"]["endpoints"][0]
+    assert monitor["port"] == "metrics" and "basicAuth" not in monitor
+
+
+def test_no_object_in_the_model_namespace_holds_the_admin_password(rendered_stacks):
+    for rendered in rendered_stacks.values():
+        admin_password = unwrapped(rendered.outputs["mlflowAdminPassword"].value)
+        for resource in rendered.of_type("kubernetes:core/v1:Secret"):
+            values = unwrapped(resource.inputs.get("stringData", {}))
+            if resource.inputs["metadata"]["namespace"] != "mlflow":
+                assert admin_password not in values.values(), resource.name

@@ -61,19 +61,47 @@ def test_grafana_is_cluster_internal_and_its_generated_password_stays_a_secret_o
     assert installed.outputs["grafanaUrl"].value == "http://kube-prometheus-stack-grafana.monitoring.svc.cluster.local:80"
 
 
-def test_grafana_sidecar_loads_the_dashboard_config_map_by_its_label(installed):
-    sidecar = release_values(installed)["values"]["grafana"]["sidecar"]["dashboards"]
+def test_grafana_sidecar_loads_the_dashboard_config_map_by_its_label_from_its_own_namespace_only(installed):
+    grafana = release_values(installed)["values"]["grafana"]
+    sidecar = grafana["sidecar"]["dashboards"]
     boards = [c for c in objects(installed, "ConfigMap") if sidecar["label"] in c["metadata"]["labels"]]
     assert len(boards) == 1
     assert boards[0]["metadata"]["labels"][sidecar["label"]] == sidecar["labelValue"]
-    assert sidecar["searchNamespace"] == "ALL" or boards[0]["metadata"]["namespace"] == "monitoring"
+    # No searchNamespace: the chart's sidecar then watches the release namespace, through a Role, not a ClusterRole.
+    assert "searchNamespace" not in sidecar and grafana["rbac"] == {"namespaced": True}
+    assert boards[0]["metadata"]["namespace"] == "monitoring"
 
 
-def test_monitoring_namespace_admits_node_exporter_but_audits_at_baseline(installed):
-    (namespace,) = [n for n in objects(installed, "Namespace") if n["metadata"]["name"] == "monitoring"]
-    labels = namespace["metadata"]["labels"]
-    assert labels["pod-security.kubernetes.io/enforce"] == "privileged"
-    assert labels["pod-security.kubernetes.io/audit"] == "baseline"
+@pytest.mark.parametrize("namespace", ["monitoring", "observability"])
+def test_node_exporter_alone_runs_privileged_and_the_monitoring_namespace_enforces_baseline(namespace):
+    rendered = render_local(monitoringNamespace=namespace)
+    levels = {n["metadata"]["name"]: n["metadata"]["labels"] for n in objects(rendered, "Namespace")}
+    assert levels[namespace]["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert levels[f"{namespace}-node-exporter"]["pod-security.kubernetes.io/enforce"] == "privileged"
+    assert [labels["pod-security.kubernetes.io/enforce"] for labels in levels.values()].count("privileged") == 1
+    for labels in (levels[namespace], levels[f"{namespace}-node-exporter"]):
+        assert labels["pod-security.kubernetes.io/audit"] == labels["pod-security.kubernetes.io/warn"] == "restricted"
+    values = release_values(rendered)["values"]
+    assert values["prometheus-node-exporter"] == {"namespaceOverride": f"{namespace}-node-exporter"}
+
+
+def test_only_the_monitoring_namespace_reaches_its_pods_except_the_operators_webhook(installed):
+    policies = {p["metadata"]["name"]: p["spec"] for p in objects(installed, "NetworkPolicy")
+                if p["metadata"]["namespace"] == "monitoring"}
+    assert policies["default-deny-ingress"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    peers = policies["allow-from-monitoring"]["ingress"][0]["from"]
+    assert policies["allow-from-monitoring"]["podSelector"] == {}
+    assert peers == [{"namespaceSelector": {"matchExpressions": [
+        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["monitoring"]}]}}]
+    webhook = policies["allow-operator-webhook"]
+    assert webhook["podSelector"] == {"matchLabels": {"app": "kube-prometheus-stack-operator"}}
+    assert webhook["ingress"] == [{"ports": [{"protocol": "TCP", "port": 10250}]}]
+    assert set(policies) == {"default-deny-ingress", "allow-from-monitoring", "allow-operator-webhook"}
+
+
+def test_the_prometheus_volume_outlives_its_statefulset(installed):
+    spec = release_values(installed)["values"]["prometheus"]["prometheusSpec"]
+    assert spec["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
 
 
 @pytest.mark.parametrize("target,service_name,namespace", [("model", "model-server", "models"), ("tracking", "mlflow", "mlflow")])
@@ -96,16 +124,11 @@ def test_service_monitor_selector_matches_no_other_service(installed):
     assert matched == ["model-server"]
 
 
-def test_tracking_server_is_scraped_with_basic_auth_from_a_secret_beside_it(installed):
+def test_tracking_server_is_scraped_on_its_metrics_port_with_no_mlflow_user(installed):
     monitor = unwrapped(only(installed, SERVICE_MONITOR_TYPE, "monitoring-tracking-scrape").inputs)
-    auth = monitor["spec"]["endpoints"][0]["basicAuth"]
-    secret = only(installed, "kubernetes:core/v1:Secret", "monitoring-tracking-scrape-auth")
-    assert secret.inputs["metadata"]["namespace"] == "mlflow"
-    assert {auth["username"]["name"], auth["password"]["name"]} == {secret.inputs["metadata"]["name"]}
-    assert is_secret(secret.inputs["stringData"])
-    credentials = unwrapped(secret.inputs["stringData"])
-    assert credentials[auth["username"]["key"]] == "admin"
-    assert credentials[auth["password"]["key"]] == installed.outputs["mlflowAdminPassword"].value
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["port"] == "metrics" and "basicAuth" not in endpoint
+    assert not [r for r in installed.of_type("kubernetes:core/v1:Secret") if r.name.endswith("-scrape-auth")]
 
 
 def test_monitoring_objects_carry_the_release_label_the_prometheus_selects_by():

@@ -1,10 +1,12 @@
 """The gcp config section: good values load, each bad value fails with one line naming key, value and what is allowed."""
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 from infra.config import ConfigError, config_from_values
 from infra.config.keys import KEYS
+from infra.render import PROJECT_DIR
 
 GCP_BAD_VALUES = [
     ("gcpProject", "My-Project"),
@@ -37,7 +39,8 @@ GCP_BAD_VALUES = [
 @pytest.mark.parametrize("key,value", GCP_BAD_VALUES, ids=[f"{k}={v}" for k, v in GCP_BAD_VALUES])
 def test_a_bad_gcp_value_fails_with_one_line_naming_key_value_and_what_is_allowed(key, value):
     with pytest.raises(ConfigError) as raised:
-        config_from_values("test", {"cloud": "gcp", "gcpProject": "my-project-1", key: value})
+        config_from_values("test", {"cloud": "gcp", "gcpProject": "my-project-1",
+                                    "gcpMasterAuthorizedNetworks": '["203.0.113.0/24"]', key: value})
     message = str(raised.value)
     assert "\n" not in message
     assert message.startswith(f"mlstack:{key} = {value!r} is not allowed: ")
@@ -87,3 +90,19 @@ def test_node_bounds_are_accepted_exactly_when_one_le_min_le_max_le_100(low, hig
         with pytest.raises(ConfigError) as raised:
             config_from_values("test", values)
         assert raised.value.key in values
+
+
+def test_a_gke_stack_without_master_authorized_networks_is_refused_and_other_clouds_do_not_need_them():
+    with pytest.raises(ConfigError) as raised:
+        config_from_values("test", {"cloud": "gcp", "gcpProject": "my-project-1"})
+    assert str(raised.value) == ("mlstack:gcpMasterAuthorizedNetworks = '[]' is not allowed: at least one IPv4 CIDR when "
+                                 "cloud is gcp: only these networks reach the control plane")
+    assert config_from_values("test", {}).gcp.master_authorized_networks == ()
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_cloud_stack_files_encrypt_their_secrets_with_a_cloud_kms_key_of_their_project(stack):
+    document = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())
+    project, region = document["config"]["mlstack:gcpProject"], document["config"]["mlstack:gcpRegion"]
+    assert document["secretsprovider"] == (f"gcpkms://projects/{project}/locations/{region}/keyRings/pulumi/"
+                                           f"cryptoKeys/mlstack-{stack}")

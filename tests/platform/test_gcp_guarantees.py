@@ -50,7 +50,7 @@ def gcp_configs(draw) -> dict:
         "gcpProject": draw(st.from_regex(r"[a-z][a-z0-9-]{4,20}[a-z0-9]", fullmatch=True)),
         "gcpClusterLocation": draw(st.sampled_from(["zonal", "regional"])),
         "gcpReleaseChannel": draw(st.sampled_from(["RAPID", "REGULAR", "STABLE"])),
-        "gcpMasterAuthorizedNetworks": draw(st.lists(cidrs, max_size=3)),
+        "gcpMasterAuthorizedNetworks": draw(st.lists(cidrs, min_size=1, max_size=3)),
         "gcpBinaryAuthorization": draw(st.booleans()),
         "gcpDeletionProtection": draw(st.booleans()),
         "gcpMinNodes": low,
@@ -111,6 +111,25 @@ def test_deletion_protection_covers_the_cluster_the_database_and_the_bucket_toge
     assert only(rendered, CLUSTER)["deletionProtection"] is protected
     assert instance["deletionProtection"] is protected and instance["settings"]["deletionProtectionEnabled"] is protected
     assert only(rendered, BUCKET)["forceDestroy"] is (not protected)
+    for kept in (SQL_INSTANCE, BUCKET, "gcp:sql/database:Database", "gcp:kms/cryptoKey:CryptoKey"):
+        (resource,) = rendered.of_type(kept)
+        assert resource.protect is protected, kept
+
+
+@seed(SHARED_EXAMPLES)
+@PLATFORM_RUNS
+@given(gcp_configs())
+def test_every_gke_cluster_has_authorized_networks_kms_encrypted_secrets_and_no_project_wide_roles_for_workloads(config):
+    rendered = platform_of(config)
+    cluster = only(rendered, CLUSTER)
+    blocks = cluster["masterAuthorizedNetworksConfig"]["cidrBlocks"]
+    assert [b["cidrBlock"] for b in blocks] == config["gcpMasterAuthorizedNetworks"]
+    (key,) = rendered.of_type("gcp:kms/cryptoKey:CryptoKey")
+    assert cluster["databaseEncryption"] == {"state": "ENCRYPTED", "keyName": f"{key.name}-id"}
+    project_roles = {plain(m)["role"] for m in rendered.of_type("gcp:projects/iAMMember:IAMMember")}
+    assert project_roles == {"roles/container.defaultNodeServiceAccount"}  # the nodes' own role, nothing for pods
+    policies = rendered.of_type("gcp:binaryauthorization/policy:Policy")
+    assert len(policies) == (1 if config["gcpBinaryAuthorization"] else 0)
 
 
 @seed(SHARED_EXAMPLES)
@@ -141,7 +160,7 @@ def _assert_bindings_match_service_accounts(rendered: Rendered, project: str) ->
             assert binding["role"] == "roles/iam.workloadIdentityUser"
             assert binding["member"] == f"serviceAccount:{project}.svc.id.goog[{obj['metadata']['namespace']}/{obj['metadata']['name']}]"
             bound.add(accounts[email])
-    assert bound == set(bindings) == {"mlflow", "serving"}
+    assert bound == set(bindings) == {"mlflow"}  # the model server has no Google identity
 
 
 namespaces = st.lists(st.from_regex(r"[a-z][a-z0-9-]{0,20}[a-z0-9]", fullmatch=True), min_size=2, max_size=2, unique=True).filter(

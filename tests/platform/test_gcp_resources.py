@@ -120,10 +120,37 @@ def test_binary_authorization_is_enforced_on_prod_only(dev, prod):
     assert only(prod, CLUSTER)["binaryAuthorization"] == {"evaluationMode": "PROJECT_SINGLETON_POLICY_ENFORCE"}
 
 
-def test_only_the_configured_networks_reach_the_prod_control_plane(dev, prod):
-    assert "masterAuthorizedNetworksConfig" not in only(dev, CLUSTER)
-    blocks = only(prod, CLUSTER)["masterAuthorizedNetworksConfig"]["cidrBlocks"]
+@pytest.mark.parametrize("stack", STACKS)
+def test_only_the_configured_networks_reach_the_control_plane_of_dev_and_prod(stacks, stack):
+    blocks = only(stacks[stack], CLUSTER)["masterAuthorizedNetworksConfig"]["cidrBlocks"]
     assert [b["cidrBlock"] for b in blocks] == ["203.0.113.0/24"]
+
+
+def test_the_enforced_binary_authorization_policy_admits_only_the_stacks_registry_and_the_chart_images(dev, prod):
+    assert not dev.of_type("gcp:binaryauthorization/policy:Policy")
+    (policy,) = [plain(p) for p in prod.of_type("gcp:binaryauthorization/policy:Policy")]
+    assert policy["defaultAdmissionRule"] == {"evaluationMode": "ALWAYS_DENY", "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG"}
+    patterns = [p["namePattern"] for p in policy["admissionWhitelistPatterns"]]
+    assert patterns[0] == "europe-west1-docker.pkg.dev/my-mlstack-prod/mlstack-prod/**"
+    assert all(not p.startswith("*") and p.count("/") >= 2 for p in patterns)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_cluster_secrets_are_encrypted_with_a_rotating_kms_key_the_gke_agent_may_use(stacks, stack):
+    rendered = stacks[stack]
+    (key,) = rendered.of_type("gcp:kms/cryptoKey:CryptoKey")
+    assert only(rendered, CLUSTER)["databaseEncryption"] == {"state": "ENCRYPTED", "keyName": f"{key.name}-id"}
+    assert plain(key)["rotationPeriod"] == "7776000s" and key.protect is (stack == "prod")
+    (grant,) = [plain(g) for g in rendered.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")]
+    assert grant == {"cryptoKeyId": f"{key.name}-id", "role": "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+                     "member": "serviceAccount:service-123456789012@container-engine-robot.iam.gserviceaccount.com"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_registry_keeps_tags_immutable_and_scans_images(stacks, stack):
+    (repository,) = [plain(r) for r in stacks[stack].of_type("gcp:artifactregistry/repository:Repository")]
+    assert repository["dockerConfig"] == {"immutableTags": True}
+    assert repository["vulnerabilityScanningConfig"] == {"enablementConfig": "INHERITED"}
 
 
 def test_the_prod_cluster_cannot_be_deleted_and_the_dev_cluster_can(dev, prod):
@@ -270,32 +297,29 @@ def test_mlflow_gets_its_own_database_and_user_with_a_generated_secret_password(
 
 # Identities
 
-def test_the_mlflow_identity_administers_bucket_objects_and_is_a_cloud_sql_client(dev):
+def test_the_mlflow_identity_administers_bucket_objects_and_nothing_project_wide(dev):
     member = "serviceAccount:mls-dev-mlflow@mock-project.iam.gserviceaccount.com"
     expected = {"bucket": "mlflow-stores-artifacts", "role": "roles/storage.objectAdmin", "member": member}
     assert named(dev, BUCKET_MEMBER, "mlflow-bucket") == expected
-    assert named(dev, PROJECT_MEMBER, "mlflow-cloudsql-client")["member"] == member
+    assert not [r for r in dev.of_type(PROJECT_MEMBER) if plain(r)["member"] == member]
 
 
-def test_the_serving_identity_may_only_read_bucket_objects(dev):
-    member = "serviceAccount:mls-dev-serving@mock-project.iam.gserviceaccount.com"
-    assert named(dev, BUCKET_MEMBER, "serving-bucket")["role"] == "roles/storage.objectViewer"
-    grants = [plain(r) for r in dev.of_type(PROJECT_MEMBER) + dev.of_type(BUCKET_MEMBER) if plain(r)["member"] == member]
-    assert [g["role"] for g in grants] == ["roles/storage.objectViewer"]
+def test_the_model_server_has_no_google_identity_and_no_grant(dev):
+    assert "mls-dev-serving" not in {plain(a)["accountId"] for a in dev.of_type(SERVICE_ACCOUNT)}
+    assert [plain(r)["role"] for r in dev.of_type(BUCKET_MEMBER)] == ["roles/storage.objectAdmin"]
 
 
 def test_each_google_service_account_may_be_used_only_by_its_kubernetes_service_account(dev):
     bindings = {plain(r)["serviceAccountId"]: plain(r) for r in dev.of_type(SERVICE_ACCOUNT_MEMBER)}
     assert {account: (b["role"], b["member"]) for account, b in bindings.items()} == {
         "mlflow": ("roles/iam.workloadIdentityUser", "serviceAccount:my-mlstack-dev.svc.id.goog[mlflow/mlflow]"),
-        "serving": ("roles/iam.workloadIdentityUser", "serviceAccount:my-mlstack-dev.svc.id.goog[models/model-server]"),
     }
 
 
-@pytest.mark.parametrize("namespace,name,account", [("mlflow", "mlflow", "mls-dev-mlflow"), ("models", "model-server", "mls-dev-serving")])
-def test_the_kubernetes_service_accounts_are_annotated_with_their_google_service_account(dev, namespace, name, account):
-    annotations = kubernetes_object(dev, "ServiceAccount", name)["metadata"]["annotations"]
-    assert annotations == {"iam.gke.io/gcp-service-account": f"{account}@mock-project.iam.gserviceaccount.com"}
+def test_only_the_tracking_servers_kubernetes_account_is_annotated_with_a_google_service_account(dev):
+    annotations = kubernetes_object(dev, "ServiceAccount", "mlflow")["metadata"]["annotations"]
+    assert annotations == {"iam.gke.io/gcp-service-account": "mls-dev-mlflow@mock-project.iam.gserviceaccount.com"}
+    assert not kubernetes_object(dev, "ServiceAccount", "model-server")["metadata"].get("annotations")
 
 
 # What the Kubernetes layer receives
@@ -304,8 +328,12 @@ def test_the_tracking_server_gets_a_secret_postgres_uri_and_a_gs_artifact_destin
     string_data = next(r for r in dev.of_type("kubernetes:core/v1:Secret") if r.name == "tracking-secret").inputs["stringData"]
     assert is_secret(string_data) or is_secret(string_data["MLFLOW_BACKEND_STORE_URI"])
     password = unwrapped(dev.of_type("gcp:sql/user:User")[0].inputs["password"])
-    expected = f"postgresql://mlflow:{password}@10.16.0.3:5432/mlflow?sslmode=require"
+    expected = f"postgresql://mlflow:{password}@10.16.0.3:5432/mlflow?sslmode=verify-ca&sslrootcert=/etc/mlflow-auth/database-ca.pem"
     assert unwrapped(string_data)["MLFLOW_BACKEND_STORE_URI"] == expected
+    ca = "-----BEGIN CERTIFICATE-----\nbW9jay1jYQ==\n-----END CERTIFICATE-----\n"  # the instance's server CA (mocked)
+    assert unwrapped(string_data)["database-ca.pem"] == ca
+    volumes = kubernetes_object(dev, "Deployment", "mlflow")["spec"]["template"]["spec"]["volumes"]
+    assert {"key": "database-ca.pem", "path": "database-ca.pem"} in next(v for v in volumes if v["name"] == "auth")["secret"]["items"]
     command = kubernetes_object(dev, "Deployment", "mlflow")["spec"]["template"]["spec"]["containers"][0]["command"]
     assert command[command.index("--artifacts-destination") + 1] == "gs://mlflow-stores-artifacts"
     assert not [o for o in dev.kubernetes_objects() if o["kind"] == "PersistentVolumeClaim" and o["metadata"]["namespace"] == "mlflow"]
@@ -314,12 +342,12 @@ def test_the_tracking_server_gets_a_secret_postgres_uri_and_a_gs_artifact_destin
 CLOUD_EGRESS = {("169.254.169.254/32", 80), ("169.254.169.252/32", 988), ("199.36.153.8/30", 443)}
 
 
-@pytest.mark.parametrize("policy,database", [("mlflow", {("10.16.0.3/32", 5432)}), ("model-server", set())])
-def test_pods_reach_the_metadata_server_and_private_google_apis_and_only_mlflow_reaches_the_database(dev, policy, database):
+@pytest.mark.parametrize("policy,cloud", [("mlflow", CLOUD_EGRESS | {("10.16.0.3/32", 5432)}), ("model-server", set())])
+def test_only_mlflow_reaches_the_metadata_server_google_apis_and_the_database(dev, policy, cloud):
     egress = kubernetes_object(dev, "NetworkPolicy", policy)["spec"]["egress"]
     cloud_rules = {(rule["to"][0]["ipBlock"]["cidr"], rule["ports"][0]["port"])
                    for rule in egress if "to" in rule and "ipBlock" in rule["to"][0]}
-    assert cloud_rules == CLOUD_EGRESS | database
+    assert cloud_rules == cloud
 
 
 def test_a_gpu_pool_hosts_the_model_service_and_only_the_model_service(tmp_path):

@@ -6,7 +6,7 @@ from ...config.model import MonitoringConfig
 
 CHART = "kube-prometheus-stack"
 REPOSITORY = "https://prometheus-community.github.io/helm-charts"
-# The chart's Grafana dashboard sidecar loads every ConfigMap carrying this label, from every namespace.
+# The chart's Grafana dashboard sidecar loads every ConfigMap carrying this label, from the monitoring namespace.
 DASHBOARD_LABEL = "grafana_dashboard"
 DASHBOARD_LABEL_VALUE = "1"
 GRAFANA_USER_KEY = "admin-user"
@@ -18,10 +18,13 @@ def grafana_service_name(release: str) -> str:
     return release if "grafana" in release else f"{release}-grafana"
 
 
-def values(config: MonitoringConfig, grafana_admin_secret: str, storage_class: str | None) -> dict[str, Any]:
+def values(config: MonitoringConfig, grafana_admin_secret: str, storage_class: str | None,
+           node_exporter_namespace: str) -> dict[str, Any]:
     return {
         "prometheus": {"prometheusSpec": _prometheus_spec(config, storage_class)},
         "grafana": _grafana(grafana_admin_secret),
+        # The one component that needs host access, alone in a `privileged` namespace.
+        "prometheus-node-exporter": {"namespaceOverride": node_exporter_namespace},
     }
 
 
@@ -35,6 +38,8 @@ def _prometheus_spec(config: MonitoringConfig, storage_class: str | None) -> dic
         "resources": {"requests": {"cpu": res.cpu_request, "memory": res.memory_request},
                       "limits": {"cpu": res.cpu_limit, "memory": res.memory_limit}},
         "storageSpec": {"volumeClaimTemplate": {"spec": claim}},
+        # The metrics volume outlives the StatefulSet: deleting or scaling it never deletes the claim.
+        "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
         # The chart's defaults, stated because this stack relies on them: ServiceMonitors and rules are selected
         # by the `release` label, from every namespace, so the ones beside each Service are found.
         "serviceMonitorSelectorNilUsesHelmValues": True,
@@ -50,6 +55,8 @@ def _grafana(admin_secret: str) -> dict[str, Any]:
         "admin": {"existingSecret": admin_secret, "userKey": GRAFANA_USER_KEY, "passwordKey": GRAFANA_PASSWORD_KEY},
         "service": {"type": "ClusterIP"},
         "ingress": {"enabled": False},
-        "sidecar": {"dashboards": {"enabled": True, "label": DASHBOARD_LABEL, "labelValue": DASHBOARD_LABEL_VALUE,
-                                   "searchNamespace": "ALL"}},
+        # No searchNamespace: the sidecar watches only Grafana's own namespace, where the dashboard ConfigMap is,
+        # and a namespaced Role replaces the chart's cluster-wide read of every ConfigMap and Secret.
+        "rbac": {"namespaced": True},
+        "sidecar": {"dashboards": {"enabled": True, "label": DASHBOARD_LABEL, "labelValue": DASHBOARD_LABEL_VALUE}},
     }

@@ -10,7 +10,7 @@ import pulumi_random as random
 from ...config.model import MonitoringConfig
 from ..endpoints import ScrapeTarget
 from ..meta import labels, metadata
-from . import chart, dashboard, rules
+from . import chart, dashboard, isolation, rules
 from .scope import ModelScope, Objectives, TrackingScope
 from .scrape import API_VERSION, service_monitor
 
@@ -60,18 +60,9 @@ class Monitoring(pulumi.ComponentResource):
 
     def _install(self, name: str, args: MonitoringArgs) -> k8s.helm.v3.Release:
         cfg = args.config
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            # node-exporter needs the host's network, PID namespace and filesystem, which only `privileged`
-            # admits; audit at `baseline` still records any other pod here that asks for more than it should.
-            metadata=metadata(cfg.namespace, None, {
-                **labels(cfg.namespace, "namespace"),
-                "pod-security.kubernetes.io/enforce": "privileged",
-                "pod-security.kubernetes.io/audit": "baseline",
-            }),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        namespaces = isolation.namespaces(name, cfg.namespace, pulumi.ResourceOptions(parent=self))
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=namespaces)
+        isolation.network_policies(name, cfg.namespace, in_ns)
         password = random.RandomPassword(f"{name}-grafana-admin-password", length=32, special=False,
                                          opts=pulumi.ResourceOptions(parent=self))
         self.grafana_admin_password = pulumi.Output.secret(password.result)
@@ -93,10 +84,11 @@ class Monitoring(pulumi.ComponentResource):
             version=cfg.chart_version,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.REPOSITORY),
             namespace=cfg.namespace,
-            values=chart.values(cfg, GRAFANA_ADMIN_SECRET, args.storage_class),
+            values=chart.values(cfg, GRAFANA_ADMIN_SECRET, args.storage_class,
+                                node_exporter_namespace=isolation.node_exporter_namespace(cfg.namespace)),
             max_history=10,
             timeout=900,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, admin]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*namespaces, admin]),
         )
         self.grafana_url = pulumi.Output.concat(
             "http://", chart.grafana_service_name(cfg.release), ".", cfg.namespace, ".svc.cluster.local:80")

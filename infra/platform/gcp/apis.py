@@ -13,6 +13,8 @@ BASE_SERVICES = (
     "dns.googleapis.com",
     "iam.googleapis.com",
     "storage.googleapis.com",
+    "cloudkms.googleapis.com",
+    "containerscanning.googleapis.com",  # Artifact Registry's vulnerability scanning
 )
 BINARY_AUTHORIZATION_SERVICE = "binaryauthorization.googleapis.com"
 

@@ -8,6 +8,7 @@ import pulumi_gcp as gcp
 import yaml
 
 from ...config.model import GcpConfig, GpuPoolConfig
+from .kms import SecretsKey
 from .naming import service_account_id
 from .network import CONTROL_PLANE_RANGE, POD_RANGE_NAME, SERVICE_RANGE_NAME, Network
 
@@ -30,6 +31,7 @@ class GkeClusterArgs:
     config: GcpConfig
     stack: str
     network: Network
+    secrets_key: SecretsKey
 
 
 class GkeCluster(pulumi.ComponentResource):
@@ -48,7 +50,8 @@ class GkeCluster(pulumi.ComponentResource):
             display_name=f"mlstack {args.stack} GKE nodes", opts=child)
         node_member = pulumi.Output.concat("serviceAccount:", self.node_account.email)
         gcp.projects.IAMMember(f"{name}-nodes-role", project=cfg.project, role=NODE_ROLE, member=node_member, opts=child)
-        self.cluster = self._cluster(name, cfg, args.network, child)
+        # GKE checks its access to the key when the cluster is created.
+        self.cluster = self._cluster(name, args, pulumi.ResourceOptions(parent=self, depends_on=[args.secrets_key.grant]))
         in_cluster = pulumi.ResourceOptions(parent=self, depends_on=[self.cluster])
         self.general_pool = gcp.container.NodePool(
             f"{name}-general",
@@ -67,7 +70,8 @@ class GkeCluster(pulumi.ComponentResource):
         ).apply(lambda parts: kubeconfig(*parts)))
         self.register_outputs({"cluster": self.cluster.name, "kubeconfig": self.kubeconfig})
 
-    def _cluster(self, name: str, cfg: GcpConfig, network: Network, opts: pulumi.ResourceOptions) -> gcp.container.Cluster:
+    def _cluster(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions) -> gcp.container.Cluster:
+        cfg, network = args.config, args.network
         authorized = {"cidr_blocks": [{"cidr_block": cidr, "display_name": cidr} for cidr in cfg.master_authorized_networks]}
         return gcp.container.Cluster(
             name,
@@ -89,6 +93,8 @@ class GkeCluster(pulumi.ComponentResource):
             enable_shielded_nodes=True,
             release_channel={"channel": cfg.release_channel},
             binary_authorization={"evaluation_mode": "PROJECT_SINGLETON_POLICY_ENFORCE" if cfg.binary_authorization else "DISABLED"},
+            # Secrets in etcd are encrypted again with the stack's own Cloud KMS key (application-layer encryption).
+            database_encryption={"state": "ENCRYPTED", "key_name": args.secrets_key.key.id},
             deletion_protection=cfg.deletion_protection,
             opts=opts,
         )

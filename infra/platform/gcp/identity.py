@@ -1,6 +1,5 @@
 """A Google service account that exactly one Kubernetes service account may act as (Workload Identity)."""
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
@@ -21,7 +20,6 @@ class WorkloadServiceAccountArgs:
     bucket: pulumi.Input[str]
     bucket_role: str
     cluster: pulumi.Resource  # the pool <project>.svc.id.goog exists once a cluster uses it
-    project_roles: Sequence[str] = field(default_factory=tuple)
 
 
 class WorkloadServiceAccount(pulumi.ComponentResource):
@@ -42,9 +40,6 @@ class WorkloadServiceAccount(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.cluster]),
         )
         gcp.storage.BucketIAMMember(f"{name}-bucket", bucket=args.bucket, role=args.bucket_role, member=member, opts=child)
-        for role in args.project_roles:
-            gcp.projects.IAMMember(f"{name}-{role.rsplit('/', 1)[-1].replace('.', '-')}", project=args.project,
-                                   role=role, member=member, opts=child)
         self.identity = WorkloadIdentity(service_account_annotations={GSA_ANNOTATION: self.account.email})
         self.register_outputs({"email": self.account.email})
 

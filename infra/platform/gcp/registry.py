@@ -28,7 +28,11 @@ class ArtifactRegistry(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.repository = gcp.artifactregistry.Repository(
             name, repository_id=args.repository_id, location=args.region, format="DOCKER",
-            description="mlstack serving images", opts=child)
+            description="mlstack serving images",
+            # A tag names one build for good (the tags are content hashes); every pushed image is scanned for CVEs.
+            docker_config={"immutable_tags": True},
+            vulnerability_scanning_config={"enablement_config": "INHERITED"},
+            opts=child)
         gcp.artifactregistry.RepositoryIamMember(
             f"{name}-node-pull",
             repository=self.repository.name,

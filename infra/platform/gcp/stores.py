@@ -3,8 +3,10 @@
 The tracking server reaches the database on its private IP, not through a Cloud SQL Auth Proxy sidecar. The proxy
 would add IAM authentication and its own TLS, at the price of a second container in the pod, which the cloud-agnostic
 Kubernetes layer would then have to know about. Here the instance has no public address at all, only pods allowed by
-the NetworkPolicy egress rule below can open a connection, the server refuses unencrypted connections, and the
-password is generated and kept a Pulumi secret up to the Kubernetes Secret: the proxy would add little.
+the NetworkPolicy egress rule below can open a connection, the server refuses unencrypted connections, the client
+verifies the server's certificate against the instance's CA (verify-ca: Cloud SQL names its certificates after the
+instance, not its IP, so verify-full cannot match), and the password is generated and kept a Pulumi secret up to the
+Kubernetes Secret: the proxy would add little.
 """
 from dataclasses import dataclass
 from typing import Any
@@ -43,10 +45,12 @@ class MlflowStores(pulumi.ComponentResource):
         super().__init__("mlstack:gcp:MlflowStores", name, None, opts)
         cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
-        self.bucket = self._bucket(name, cfg, child)
-        self.instance = self._instance(name, cfg, args.network, child)
+        # With deletion protection (prod), Pulumi too refuses to delete or replace what holds MLflow's data.
+        kept = pulumi.ResourceOptions(parent=self, protect=cfg.deletion_protection)
+        self.bucket = self._bucket(name, cfg, kept)
+        self.instance = self._instance(name, cfg, args.network, kept)
         password = random.RandomPassword(f"{name}-database-password", length=32, special=False, opts=child)
-        database = gcp.sql.Database(f"{name}-database", name=DATABASE, instance=self.instance.name, opts=child)
+        database = gcp.sql.Database(f"{name}-database", name=DATABASE, instance=self.instance.name, opts=kept)
         user = gcp.sql.User(
             f"{name}-database-user", name=DATABASE_USER, instance=self.instance.name, password=password.result,
             # PostgreSQL refuses to drop a role that still owns MLflow's tables: deleting the instance removes it.
@@ -58,6 +62,7 @@ class MlflowStores(pulumi.ComponentResource):
         self.stores = TrackingStores(
             backend_uri=pulumi.Output.secret(backend_uri),
             artifact_destination=pulumi.Output.concat("gs://", self.bucket.name),
+            database_ca_certificate=self.instance.server_ca_certs.apply(lambda certs: certs[0].cert if certs else None),
         )
         self.database_egress = {
             "to": [{"ipBlock": {"cidr": pulumi.Output.concat(self.instance.private_ip_address, "/32")}}],
@@ -107,5 +112,5 @@ class MlflowStores(pulumi.ComponentResource):
 
 
 def postgres_uri(user: str, password: str, host: str, database: str) -> str:
-    # sslmode=require: the instance accepts only encrypted connections (ssl_mode ENCRYPTED_ONLY).
-    return f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{POSTGRES_PORT}/{database}?sslmode=require"
+    # verify-ca: encrypted (the instance accepts nothing else) and the server proven by the instance's CA.
+    return f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{POSTGRES_PORT}/{database}?sslmode=verify-ca"
