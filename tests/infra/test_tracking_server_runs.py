@@ -3,6 +3,7 @@
 Only what a pod's filesystem provides is moved to a temporary directory (the volume, the mounted auth file, /tmp)
 and the port is a free one on 127.0.0.1; every flag, every Secret value and the auth config come from the render.
 """
+import configparser
 import os
 import subprocess
 import sys
@@ -170,10 +171,11 @@ print(json.dumps(fetch_model(sys.argv[1], sys.argv[2], attempts=1).to_dict()))
 
 
 def _model_server_credentials(local_stack) -> tuple[str, str]:
-    """The user the stack gives the model server: the Secret in the models namespace."""
+    """The user the stack gives the model server: the MLflow credentials file of the Secret in the models namespace."""
     secret = next(r for r in local_stack.of_type("kubernetes:core/v1:Secret") if r.name == "model-mlflow-credentials")
-    values = unwrapped(secret.inputs["stringData"])
-    return values["MLFLOW_TRACKING_USERNAME"], values["MLFLOW_TRACKING_PASSWORD"]
+    credentials = configparser.ConfigParser()
+    credentials.read_string(unwrapped(secret.inputs["stringData"])["credentials"])
+    return credentials["mlflow"]["mlflow_tracking_username"], credentials["mlflow"]["mlflow_tracking_password"]
 
 
 def _python(code: str, *args: str, user: tuple[str, str], base: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -266,7 +266,7 @@ def test_the_mlflow_identity_may_write_blobs_of_the_account_and_the_serving_iden
                                       "principalId": "mlflow-principal-id", "principalType": "ServicePrincipal"}
     assert granted["serving-role"] == {"scope": "mlflow-stores-artifacts-id", "roleDefinitionId": BLOB_READER,
                                        "principalId": "serving-principal-id", "principalType": "ServicePrincipal"}
-    assert [r.name for r in aks_dev.of_type(IDENTITY)] == ["mlflow", "serving"]
+    assert sorted(r.name for r in aks_dev.of_type(IDENTITY)) == ["mlflow", "serving"]
 
 
 def test_each_identity_trusts_exactly_its_kubernetes_service_account_through_the_clusters_issuer(aks_dev):
