@@ -73,7 +73,7 @@ def _public_bucket(resources):
 
 
 def _bucket_for_everyone(resources):
-    _one(resources, ":BucketIAMMember", "serving-bucket")["member"] = "allUsers"
+    _one(resources, ":BucketIAMMember", "mlflow-bucket")["member"] = "allUsers"
 
 
 def _sql_public_ip(resources):
