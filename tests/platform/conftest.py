@@ -1,7 +1,10 @@
 """The GKE platform under Pulumi mocks: the dev and prod stack files, and variations of them."""
+import json
+from functools import cache
 from typing import Any
 
 import pytest
+from hypothesis import strategies as st
 
 from infra.config import load_config
 from infra.platform import build_platform
@@ -73,3 +76,18 @@ def aks_dev() -> Rendered:
 @pytest.fixture(scope="session")
 def aks_prod() -> Rendered:
     return run_program("aks-prod", stack_config("aks-prod"))
+
+
+# Two distinct namespace names for the model service and MLflow, never the monitoring namespace.
+namespaces = st.lists(st.from_regex(r"[a-z][a-z0-9-]{0,20}[a-z0-9]", fullmatch=True), min_size=2, max_size=2, unique=True).filter(
+    lambda names: "monitoring" not in names)
+
+
+def render_with_namespaces(stack: str, config: dict, names: list[str]) -> Rendered:
+    """The whole stack with `config` and the model service and MLflow in `names`, rendered once per distinct input."""
+    return _cached_render(stack, json.dumps({**config, "namespace": names[0], "trackingNamespace": names[1]}, sort_keys=True))
+
+
+@cache
+def _cached_render(stack: str, config: str) -> Rendered:
+    return render(stack, **json.loads(config))

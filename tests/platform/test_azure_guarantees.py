@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from infra.render import Rendered
 
-from .conftest import only, plain, render, render_platform
+from .conftest import namespaces, only, plain, render_platform, render_with_namespaces
 
 PLATFORM_RUNS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # One seed for every property: tests drawing from the same strategies get the same examples, rendered once and shared.
@@ -131,17 +131,8 @@ def test_the_resource_group_is_locked_exactly_when_deletion_protection_is_on(con
     assert [plain(lock)["level"] for lock in locks] == (["CanNotDelete"] if config["azureDeletionProtection"] else [])
 
 
-namespaces = st.lists(st.from_regex(r"[a-z][a-z0-9-]{0,20}[a-z0-9]", fullmatch=True), min_size=2, max_size=2, unique=True).filter(
-    lambda names: "monitoring" not in names)
-
-
 def stack_of(config: dict, names: list[str]) -> Rendered:
-    return _stack(json.dumps({**config, "namespace": names[0], "trackingNamespace": names[1]}, sort_keys=True))
-
-
-@cache
-def _stack(config: str) -> Rendered:
-    return render("aks-prod", **json.loads(config))
+    return render_with_namespaces("aks-prod", config, names)
 
 
 @seed(SHARED_EXAMPLES)

@@ -16,10 +16,11 @@ from .conftest import (
     SERVICE_ACCOUNT,
     SERVICE_ACCOUNT_MEMBER,
     SQL_INSTANCE,
+    namespaces,
     only,
     plain,
-    render,
     render_platform,
+    render_with_namespaces,
 )
 
 PLATFORM_RUNS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -163,17 +164,8 @@ def _assert_bindings_match_service_accounts(rendered: Rendered, project: str) ->
     assert bound == set(bindings) == {"mlflow"}  # the model server has no Google identity
 
 
-namespaces = st.lists(st.from_regex(r"[a-z][a-z0-9-]{0,20}[a-z0-9]", fullmatch=True), min_size=2, max_size=2, unique=True).filter(
-    lambda names: "monitoring" not in names)
-
-
 def stack_of(config: dict, names: list[str]) -> Rendered:
-    return _stack(json.dumps({**config, "namespace": names[0], "trackingNamespace": names[1]}, sort_keys=True))
-
-
-@cache
-def _stack(config: str) -> Rendered:
-    return render("prod", **json.loads(config))
+    return render_with_namespaces("prod", config, names)
 
 
 @seed(SHARED_EXAMPLES)
