@@ -4,13 +4,32 @@ gRPC protocol, because the module proxy refuses pulumi-random's provider. Test-o
 Started by the engine as `pulumi-resource-random ENGINE_ADDRESS`; prints its port and serves until killed.
 """
 import argparse
+import contextlib
+import importlib
+import importlib.util
 import sys
+import types
 import warnings
 from concurrent import futures
+from pathlib import Path
 
 import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
-from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
+
+
+def sdk_stubs(*names: str) -> list[types.ModuleType]:
+    """The Python SDK's generated gRPC stubs, loaded from its `pulumi/runtime/proto` directory as a package of
+    their own: importing them through `pulumi` runs the whole SDK's import first (about a second), and the
+    engine waits for this plugin's port before the program's first password can be registered."""
+    sdk = importlib.util.find_spec("pulumi")
+    assert sdk is not None and sdk.submodule_search_locations, "the pulumi SDK is not installed"
+    package = types.ModuleType("pulumi_sdk_stubs")
+    package.__path__ = [str(Path(sdk.submodule_search_locations[0]) / "runtime" / "proto")]
+    sys.modules[package.__name__] = package
+    return [importlib.import_module(f"{package.__name__}.{name}") for name in names]
+
+
+plugin_pb2, provider_pb2, provider_pb2_grpc = sdk_stubs("plugin_pb2", "provider_pb2", "provider_pb2_grpc")
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # the crypt module, see password.bcrypt_hash
@@ -94,7 +113,9 @@ def main() -> None:
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     print(port, flush=True)
-    server.wait_for_termination()
+    # The engine interrupts its plugins when it is done with them: a normal end, not an error to print.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.wait_for_termination()
 
 
 if __name__ == "__main__":
