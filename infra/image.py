@@ -3,9 +3,12 @@ referenced by digest: the model server (serving/) and the MLflow tracking server
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pulumi
-import pulumi_docker_build as docker_build
+
+if TYPE_CHECKING:
+    import pulumi_docker_build as docker_build
 
 from .config.model import ImageConfig
 from .contract import Registry
@@ -70,7 +73,10 @@ class ContainerImage(pulumi.ComponentResource):
         self.register_outputs({"ref": self.ref})
 
     def _build(self, name: str, source: ImageSource, cfg: ImageConfig, registry: Registry,
-               repository: pulumi.Output[str]) -> docker_build.Image:
+               repository: pulumi.Output[str]) -> "docker_build.Image":
+        # Imported here: a stack that takes prebuilt images never pays for the SDK's import (docs/engine.md).
+        import pulumi_docker_build as docker_build
+
         credentials = []
         if registry.password is not None:
             credentials.append(docker_build.RegistryArgs(

@@ -58,7 +58,7 @@ class Monitoring(pulumi.ComponentResource):
         self._dashboard(name, cfg.namespace, dashboard.build(model), after_crds)
         self.register_outputs({"grafana_url": self.grafana_url, "grafana_admin_password": self.grafana_admin_password})
 
-    def _install(self, name: str, args: MonitoringArgs) -> k8s.helm.v3.Release:
+    def _install(self, name: str, args: MonitoringArgs) -> "k8s.helm.v3.Release":
         cfg = args.config
         namespaces = isolation.namespaces(name, cfg.namespace, pulumi.ResourceOptions(parent=self))
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=namespaces)
