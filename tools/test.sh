@@ -5,7 +5,8 @@
 #   bash tools/test.sh all      the default suite, then every slow tier (what CI runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash tools/setup.sh
+# .ci/run sets MLSTACK_SETUP_DONE once it has run setup, so the tiers it runs side by side do not repeat it.
+[ "${MLSTACK_SETUP_DONE:-}" = 1 ] || bash tools/setup.sh
 pytest=(.venv/bin/python -m pytest)
 
 run_tier() {
