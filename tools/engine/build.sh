@@ -98,9 +98,6 @@ build_kubernetes_provider() {
   local src=$KUBERNETES_PROVIDER_DIR/src version=${PULUMI_KUBERNETES_PROVIDER_VERSION#v} started
   unpack_module github.com/pulumi/pulumi-kubernetes/provider/v4 "$PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION" "$src"
   localize_replaces "$src" "$PULUMI_KUBERNETES_PROVIDER_VERSION"
-  # Against the pulumi release versions.env names (docs/engine.md): the CLI's lets the Go build cache share it.
-  (cd "$src" && go get "github.com/pulumi/pulumi/pkg/v3@$PULUMI_KUBERNETES_PROVIDER_PULUMI_VERSION" \
-    "github.com/pulumi/pulumi/sdk/v3@$PULUMI_KUBERNETES_PROVIDER_PULUMI_VERSION")
   started=$(date +%s)
   (cd "$src/cmd/pulumi-resource-kubernetes" && VERSION=$version nice -n 10 go run -mod=mod -p "$JOBS" ./generate.go)
   log "generated the provider schema in $(($(date +%s) - started))s"
