@@ -25,7 +25,7 @@ SERVER_NAME = "mlstack-serving"
 MODEL_PATHS = ("/v2/models/{name}", "/v2/models/{name}/versions/{version}")
 
 
-def v2_error(error: ServingError) -> Response:
+def _v2_error(error: ServingError) -> Response:
     return json_response({"error": error.message}, error.status)
 
 
@@ -177,7 +177,7 @@ def _model_route(handle: ModelHandler, source: ModelSource) -> Handler:
         try:
             return await handle(request, _addressed_version(request, source))
         except ServingError as error:
-            return v2_error(error)
+            return _v2_error(error)
 
     return route
 
