@@ -16,7 +16,8 @@ from serving.limits import Intake, MemoryBudget
 from serving.observability import Handler, InstrumentedRoute
 from serving.predictor import Predictor
 from serving.protocols.mlflow_scoring import invocations_handler
-from serving.protocols.open_inference import infer_handler, model_metadata_handler
+from serving.protocols.open_inference import open_inference_routes
+from serving.routing import JsonRoute, not_found
 from serving.runtime import import_runtime
 from serving.settings import Settings
 from serving.source import ModelSource
@@ -92,16 +93,13 @@ def create_app(settings: Settings, source: ModelSource) -> ExactPaths:
             metrics.forget_this_process()
 
     def route(path: str, handler: Handler, method: str = "GET") -> Route:
-        return Route(path, InstrumentedRoute(path, handler, settings.access_log), methods=[method])
+        return JsonRoute(path, InstrumentedRoute(path, handler, settings.access_log), methods=[method])
 
     intake = Intake(settings.max_body_bytes, MemoryBudget(settings.memory_budget_bytes))
-    routes = [
-        route("/invocations", invocations_handler(predictor, intake), "POST"),
-        route("/v2/models/{name}/infer", infer_handler(predictor, intake), "POST"),
-        route("/v2/models/{name}", model_metadata_handler(predictor)),
-    ]
+    routes = [route("/invocations", invocations_handler(predictor, intake), "POST")]
+    routes += [route(path, handler, method) for path, method, handler in open_inference_routes(predictor, intake)]
     routes += [route(path, handler) for path, handler in _health_routes(predictor).items()]
-    return ExactPaths(Router(routes=routes, lifespan=lifespan))
+    return ExactPaths(Router(routes=routes, default=not_found, lifespan=lifespan))
 
 
 def app_from_environment() -> ExactPaths:

@@ -1,19 +1,28 @@
-"""The Open Inference (V2) protocol of KServe and MLServer, for tabular models: one input per column."""
+"""The Open Inference (V2) protocol of KServe and MLServer, for tabular models: one input per column.  The REST
+surface is the standard one: server metadata, model metadata, readiness and inference, each model route also
+under /versions/{version}; every error is the protocol's {"error": ...}."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from serving import __version__
 from serving.errors import ServingError, invalid_input
 from serving.http import json_response, parse_json, read_body
 from serving.limits import Intake, json_values
-from serving.model import Job
+from serving.model import Job, ServedModel
 from serving.observability import Handler
 from serving.predictor import Predictor
+from serving.source import ModelSource
 
 V2_DATATYPES = {"long": "INT64", "integer": "INT32", "double": "FP64", "float": "FP32", "string": "BYTES",
                 "boolean": "BOOL"}
+
+
+SERVER_NAME = "mlstack-serving"
+MODEL_PATHS = ("/v2/models/{name}", "/v2/models/{name}/versions/{version}")
 
 
 def _v2_error(error: ServingError) -> Response:
@@ -92,11 +101,10 @@ def _column(spec: Any, kinds: dict[str, str]) -> tuple[str, list[Any]]:
     return name, values
 
 
-def _columns_from_request(payload: Any, predictor: Predictor) -> dict[str, list[Any]]:
+def _columns_from_request(payload: Any, model: ServedModel) -> dict[str, list[Any]]:
     if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list) or not payload["inputs"]:
         raise invalid_input("The request must be a JSON object with a non-empty 'inputs' list.")
-    assert predictor.model is not None, "requests are served only once the lifespan has loaded the model"
-    tabular = predictor.model.tabular
+    tabular = model.tabular
     kinds = {} if tabular is None else {name: kind.label for name, kind in zip(tabular.names, tabular.kinds, strict=True)}
     columns = [_column(spec, kinds) for spec in payload["inputs"]]
     names = [name for name, _ in columns]
@@ -105,9 +113,8 @@ def _columns_from_request(payload: Any, predictor: Predictor) -> dict[str, list[
     return dict(columns)
 
 
-def _job(columns: dict[str, list[Any]], predictor: Predictor) -> Job:
-    assert predictor.model is not None, "requests are served only once the lifespan has loaded the model"
-    tabular = predictor.model.tabular
+def _job(columns: dict[str, list[Any]], model: ServedModel) -> Job:
+    tabular = model.tabular
     if tabular is not None:
         data = tabular.check(columns)
         return Job(data, data.rows)
@@ -138,33 +145,57 @@ def _output(name: str, values: list[Any]) -> dict[str, Any]:
     }
 
 
-def _unknown_model(name: str, predictor: Predictor) -> Response | None:
-    if name != predictor.source.name:
-        return json_response({"error": f"Model {name} not found."}, 404)
-    return None
-
-
-def _parse(body: bytes, predictor: Predictor) -> tuple[Any, Job]:
+def _parse(body: bytes, model: ServedModel) -> tuple[Any, Job]:
     payload = parse_json(body)
-    return payload, _job(_columns_from_request(payload, predictor), predictor)
+    return payload, _job(_columns_from_request(payload, model), model)
 
 
-def infer_handler(predictor: Predictor, intake: Intake) -> Handler:
-    async def infer(request: Request) -> Response:
-        name = request.path_params["name"]
-        if (missing := _unknown_model(name, predictor)) is not None:
-            return missing
+def _loaded(predictor: Predictor) -> ServedModel:
+    """Requests reach a route only once the lifespan has loaded the model; after it has stopped, 503."""
+    if predictor.model is None:
+        raise ServingError(503, "TEMPORARILY_UNAVAILABLE", "The model is not loaded.")
+    return predictor.model
+
+
+def _addressed_version(request: Request, source: ModelSource) -> str:
+    """The served version, if the path names the served model (and, if it names one, its version); else 404."""
+    name, version = request.path_params["name"], request.path_params.get("version")
+    if name != source.name:
+        raise ServingError(404, "RESOURCE_DOES_NOT_EXIST", f"Model {name} not found.")
+    if version is not None and version != source.version:
+        raise ServingError(404, "RESOURCE_DOES_NOT_EXIST", f"Model {name} has no version {version}.")
+    return source.version
+
+
+ModelHandler = Callable[[Request, str], Awaitable[Response]]
+
+
+def _model_route(handle: ModelHandler, source: ModelSource) -> Handler:
+    """A route under /v2/models/{name}[/versions/{version}]: the addressed model must be the served one, and any
+    ServingError is answered as the protocol's error."""
+    async def route(request: Request) -> Response:
+        try:
+            return await handle(request, _addressed_version(request, source))
+        except ServingError as error:
+            return _v2_error(error)
+
+    return route
+
+
+def _infer(predictor: Predictor, intake: Intake) -> ModelHandler:
+    async def infer(request: Request, version: str) -> Response:
+        model = _loaded(predictor)
         reservation = intake.budget.reservation()
         try:
             body = await read_body(request, intake.max_body_bytes, reservation)
-            payload, job = await intake.parse(body, json_values(body), reservation, _parse, body, predictor)
+            payload, job = await intake.parse(body, json_values(body), reservation, _parse, body, model)
             predictions = await predictor.predict(job)
-        except ServingError as error:
-            return _v2_error(error)
         finally:
             reservation.release()
         request.state.rows = job.rows
-        answer = {"model_name": name, "model_version": predictor.source.version or None, "outputs": _outputs(predictions)}
+        answer = {"model_name": request.path_params["name"], "outputs": _outputs(predictions)}
+        if version:
+            answer["model_version"] = version
         if isinstance(payload.get("id"), str):
             answer["id"] = payload["id"]
         return json_response(answer)
@@ -172,21 +203,36 @@ def infer_handler(predictor: Predictor, intake: Intake) -> Handler:
     return infer
 
 
-def model_metadata_handler(predictor: Predictor) -> Handler:
-    def input_specs() -> list[dict[str, Any]]:
-        assert predictor.model is not None, "requests are served only once the lifespan has loaded the model"
-        tabular = predictor.model.tabular
-        if tabular is None:
-            return []
-        return [{"name": name, "datatype": V2_DATATYPES[kind.label], "shape": [-1]}
-                for name, kind in zip(tabular.names, tabular.kinds, strict=True)]
-
-    async def model_metadata(request: Request) -> Response:
-        name = request.path_params["name"]
-        if (missing := _unknown_model(name, predictor)) is not None:
-            return missing
-        version = predictor.source.version
-        return json_response({"name": name, "versions": [version] if version else [], "platform": "mlflow",
-                              "inputs": input_specs(), "outputs": []})
+def _model_metadata(predictor: Predictor) -> ModelHandler:
+    async def model_metadata(request: Request, version: str) -> Response:
+        tabular = _loaded(predictor).tabular
+        inputs = [] if tabular is None else [
+            {"name": name, "datatype": V2_DATATYPES[kind.label], "shape": [-1]}
+            for name, kind in zip(tabular.names, tabular.kinds, strict=True)]
+        return json_response({"name": request.path_params["name"], "versions": [version] if version else [],
+                              "platform": "mlflow", "inputs": inputs, "outputs": []})
 
     return model_metadata
+
+
+def _model_ready(predictor: Predictor) -> ModelHandler:
+    async def model_ready(request: Request, version: str) -> Response:
+        ready = predictor.ready
+        return json_response({"name": request.path_params["name"], "ready": ready}, 200 if ready else 503)
+
+    return model_ready
+
+
+async def server_metadata(request: Request) -> Response:
+    return json_response({"name": SERVER_NAME, "version": __version__, "extensions": []})
+
+
+def open_inference_routes(predictor: Predictor, intake: Intake) -> list[tuple[str, str, Handler]]:
+    """(path, method, handler) for every route of the protocol but the server's health, which app.py serves."""
+    handlers = {"": ("GET", _model_metadata(predictor)), "/ready": ("GET", _model_ready(predictor)),
+                "/infer": ("POST", _infer(predictor, intake))}
+    routes: list[tuple[str, str, Handler]] = [("/v2", "GET", server_metadata)]
+    for suffix, (method, handle) in handlers.items():
+        route = _model_route(handle, predictor.source)
+        routes += [(f"{model}{suffix}", method, route) for model in MODEL_PATHS]
+    return routes

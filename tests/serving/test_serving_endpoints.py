@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+import serving
+
 
 def test_liveness_and_readiness_answer_200_once_the_model_is_loaded(churn):
     for path in ("/ping", "/health", "/ready", "/v2/health/live", "/v2/health/ready"):
@@ -14,11 +16,43 @@ def test_answers_do_not_name_the_server_software(churn):
     assert "server" not in churn.get("/ping").headers
 
 
-def test_unknown_paths_get_404_and_unserved_methods_405(churn):
-    assert churn.get("/nowhere").status_code == 404
-    assert churn.get("/invocations").status_code == 405
-    assert churn.post("/ping").status_code == 405
-    assert churn.request("HEAD", "/ping").status_code == 200
+@pytest.mark.parametrize("path, body", [
+    ("/nowhere", {"error_code": "ENDPOINT_NOT_FOUND", "message": "No endpoint at /nowhere."}),
+    ("/invocations/extra", {"error_code": "ENDPOINT_NOT_FOUND", "message": "No endpoint at /invocations/extra."}),
+    ("/v2/nowhere", {"error": "No endpoint at /v2/nowhere."}),
+    ("/v2/models/churn/explain", {"error": "No endpoint at /v2/models/churn/explain."}),
+    ("/v2/models/churn/versions/1/nowhere", {"error": "No endpoint at /v2/models/churn/versions/1/nowhere."}),
+])
+def test_unknown_paths_get_a_json_404_in_the_error_shape_of_their_protocol(churn, path, body):
+    response = churn.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == body
+
+
+@pytest.mark.parametrize("method, path, allowed", [
+    ("GET", "/invocations", "POST"),
+    ("PUT", "/invocations", "POST"),
+    ("POST", "/ping", "GET, HEAD"),
+    ("TRACE", "/v2", "GET, HEAD"),
+    ("DELETE", "/v2/models/churn", "GET, HEAD"),
+    ("OPTIONS", "/v2/models/churn/versions/1/ready", "GET, HEAD"),
+    ("GET", "/v2/models/churn/infer", "POST"),
+    ("PATCH", "/v2/models/churn/versions/1/infer", "POST"),
+    ("POST", "/v2/health/live", "GET, HEAD"),
+])
+def test_an_undeclared_method_gets_405_naming_the_allowed_ones_with_a_json_body(churn, method, path, allowed):
+    response = churn.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
+    body = response.json()
+    assert method in (body["error"] if path.startswith("/v2") else body["message"])
+
+
+@pytest.mark.parametrize("path", ["/ping", "/v2", "/v2/models/churn", "/v2/models/churn/ready",
+                                  "/v2/models/churn/versions/1/ready"])
+def test_head_is_answered_wherever_get_is(churn, path):
+    assert churn.request("HEAD", path).status_code == 200
 
 
 def test_version_names_the_resolved_registry_version_and_run(churn, churn_model):
@@ -55,11 +89,41 @@ def test_v2_model_metadata_lists_the_signature_columns(churn, churn_rows):
     assert {spec["name"]: spec["datatype"] for spec in body["inputs"]}["contract"] == "BYTES"
 
 
-@pytest.mark.parametrize("method, path", [("GET", "/v2/models/other"), ("POST", "/v2/models/other/infer")])
-def test_v2_unknown_model_name_gets_404(churn, method, path):
+def test_v2_server_metadata_names_the_server_its_version_and_no_extensions(churn):
+    response = churn.get("/v2")
+    assert response.status_code == 200
+    assert response.json() == {"name": "mlstack-serving", "version": serving.__version__, "extensions": []}
+
+
+@pytest.mark.parametrize("path", ["/v2/models/churn/ready", "/v2/models/churn/versions/1/ready"])
+def test_v2_model_readiness_answers_200_for_the_served_model_and_its_version(churn, path):
+    response = churn.get(path)
+    assert response.status_code == 200
+    assert response.json() == {"name": "churn", "ready": True}
+
+
+def test_v2_versioned_routes_answer_as_the_unversioned_ones_for_the_served_version(churn, churn_rows, churn_model):
+    assert churn.get("/v2/models/churn/versions/1").json() == churn.get("/v2/models/churn").json()
+    response = churn.post("/v2/models/churn/versions/1/infer", json=v2_request(churn_rows, "r-2"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model_name"] == "churn" and body["model_version"] == "1" and body["id"] == "r-2"
+    assert body["outputs"][0]["data"] == churn_model.predict(churn_rows).tolist()
+
+
+@pytest.mark.parametrize("method, path, words", [
+    ("GET", "/v2/models/other", "Model other not found."),
+    ("GET", "/v2/models/other/ready", "Model other not found."),
+    ("POST", "/v2/models/other/infer", "Model other not found."),
+    ("GET", "/v2/models/other/versions/1", "Model other not found."),
+    ("GET", "/v2/models/churn/versions/2", "Model churn has no version 2."),
+    ("GET", "/v2/models/churn/versions/2/ready", "Model churn has no version 2."),
+    ("POST", "/v2/models/churn/versions/latest/infer", "Model churn has no version latest."),
+])
+def test_v2_unknown_model_name_or_version_gets_404_with_the_protocols_error(churn, method, path, words):
     response = churn.request(method, path, json={"inputs": []})
     assert response.status_code == 404
-    assert "other" in response.json()["error"]
+    assert response.json() == {"error": words}
 
 
 def tensor(name: str, shape, datatype, data) -> dict:
