@@ -41,4 +41,4 @@ def write_settings(folder: Path, model_path: str) -> int:
 
 
 def command(python: str, folder: Path) -> list[str]:
-    return [python, "-m", "mlserver", "start", str(folder)]
+    return [str(Path(python).parent / "mlserver"), "start", str(folder)]
