@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,30 +48,38 @@ def cores() -> tuple[int, int]:
 class Server:
     """A server process pinned to one core, in its own process group so forked children stop with it."""
 
-    def __init__(self, label: str, command: list[str], env: dict[str, str], core: int, logs: Path):
-        self.label, self.port = label, free_port()
+    def __init__(self, label: str, command: list[str], env: dict[str, str], cores: str, logs: Path,
+                 port: int | None = None):
+        self.label, self.port = label, port or free_port()
         self.log = open(logs / f"{label.replace(' ', '_')}.log", "w")  # noqa: SIM115 -- the server writes to it for its whole life
-        command = ["taskset", "-c", str(core)] + [part.replace("{port}", str(self.port)) for part in command]
+        command = ["taskset", "-c", cores] + [part.replace("{port}", str(self.port)) for part in command]
         self.started = time.perf_counter()
         self.process = subprocess.Popen(command, env=env, cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/invocations"
+    def url(self, path: str = "/invocations") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
 
-    def wait_first_prediction(self, body: bytes, timeout_s: float = 180) -> float:
-        """Cold start: seconds from spawn to the first answered prediction."""
+    def wait_ready(self, path: str, timeout_s: float = 180) -> float:
+        """Cold start: seconds from spawn to the first 200 on the server's readiness route."""
+        return self._wait(lambda: requests.get(self.url(path), timeout=30), timeout_s)
+
+    def wait_first_prediction(self, body: bytes, path: str = "/invocations", timeout_s: float = 180) -> float:
+        """Seconds from spawn to the first answered prediction."""
+        return self._wait(lambda: post(self.url(path), body), timeout_s)
+
+    def _wait(self, call: Callable[[], requests.Response], timeout_s: float) -> float:
         deadline = time.perf_counter() + timeout_s
         while time.perf_counter() < deadline:
             if self.process.poll() is not None:
                 raise SystemExit(f"{self.label} exited with {self.process.returncode}; see {self.log.name}")
             try:
-                if post(self.url, body).status_code == 200:
+                if call().status_code == 200:
                     return time.perf_counter() - self.started
             except requests.ConnectionError:
-                time.sleep(0.05)
-        raise SystemExit(f"{self.label} gave no prediction within {timeout_s}s; see {self.log.name}")
+                pass
+            time.sleep(0.02)
+        raise SystemExit(f"{self.label} was not ready within {timeout_s}s; see {self.log.name}")
 
     def wait_idle(self, quiet_s: float = 0.5, timeout_s: float = 60) -> None:
         """Until the server has used no CPU for quiet_s: wrk stops sending at the end of a cell, but a slow

@@ -1,16 +1,21 @@
-"""Side-by-side benchmark: `mlflow models serve` against `python -m serving` on the same model.
+"""Side-by-side benchmark: `python -m serving` against `mlflow models serve` and MLServer, on the same model.
 
-Both servers get one worker pinned to the first usable core; wrk runs pinned to the second and drives them,
-cell by cell in turn, with the same bodies at 1, 16 and 64 connections, with 1-row and 100-row requests.
-Before the load, both servers' predictions are checked equal to each other and to the model's own in-process
-predict.  Prints a Markdown table: req/s, p50, p99 and the ratios ours/mlflow.
+Every server gets one worker pinned to the first usable core; wrk runs pinned to the second and drives them,
+cell by cell in turn, with the same rows at 1, 16 and 64 connections, with 1-row and 100-row requests:
+- `mlflow models serve` on /invocations (MLflow's scoring protocol);
+- MLServer with mlserver-mlflow (bench/mlserver_peer.py) on MLflow's /invocations, and on its Open Inference V2
+  route with adaptive batching;
+- ours on /invocations and on V2.
+Before the load, every endpoint's predictions are checked equal to the model's own in-process predict.
+Then ours runs with 1 and with 2 workers (2 cores; wrk shares the second) at 64 connections, in turn.
+Cold start is timed from spawn to each server's readiness route answering 200, and to its first prediction.
 
 Then a lone request (1 connection) is timed apart, because its target is a fraction of a millisecond on a
 machine whose speed drifts by more than that from one minute to the next: in thousands of rounds, each round
 times one call of the model's own in-process predict (bench/in_process.py, on the servers' core) and one request
 to the HTTP floor (bench/http_floor.py: the same uvicorn stack answering at once), to ours and to mlflow, in a
 random order.  The differences are taken within each round, a few milliseconds apart, so a drift of the machine
-cancels out.
+cancels out.  Prints Markdown tables; ratios are computed from this run's cells only.
 
     .venv/bin/python bench/run.py [--seconds 10] [--rounds 2000] [--output docs/benchmark.md]
 """
@@ -28,14 +33,19 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import REPO, InProcessModel, KeepAliveClient, Server, cores, ensure_wrk, post, run_wrk
+import mlserver_peer
+from harness import REPO, InProcessModel, KeepAliveClient, LoadResult, Server, cores, ensure_wrk, post, run_wrk
 
 sys.path.insert(0, str(REPO / "examples"))
 from train_and_register import make_churn_frame, train_and_register
 
-OURS, MLFLOW, FLOOR = "ours", "mlflow", "HTTP floor"
+OURS, MLFLOW, MLSERVER, FLOOR = "ours", "mlflow", "MLServer", "HTTP floor"
+OURS_2_WORKERS = "ours, 2 workers"
 IN_PROCESS = "in-process"
+SCORING, V2 = "scoring", "v2"
 SCENARIOS = [(1, 1), (1, 16), (1, 64), (100, 1), (100, 16), (100, 64)]  # (rows per request, connections)
+SCALING_CONNECTIONS, SCALING_PAIRS = 64, 2
+READY_PATHS = {MLFLOW: "/ping", MLSERVER: mlserver_peer.READY_PATH, OURS: "/ready", OURS_2_WORKERS: "/ready"}
 LONE_ROUNDS = 2000
 LONE_WARM_UP_ROUNDS = 50
 LUA = """
@@ -47,6 +57,24 @@ wrk.headers["Content-Type"] = "application/json"
 """
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    label: str
+    server: str
+    path: str
+    protocol: str
+
+
+ENDPOINTS = [
+    Endpoint("mlflow /invocations", MLFLOW, "/invocations", SCORING),
+    Endpoint("MLServer /invocations", MLSERVER, "/invocations", SCORING),
+    Endpoint("MLServer V2 batched", MLSERVER, mlserver_peer.INFER_PATH, V2),
+    Endpoint("ours /invocations", OURS, "/invocations", SCORING),
+    Endpoint("ours V2", OURS, mlserver_peer.INFER_PATH, V2),
+]
+MLFLOW_ENDPOINT, MLSERVER_ENDPOINTS, OURS_ENDPOINTS = ENDPOINTS[0], ENDPOINTS[1:3], ENDPOINTS[3:]
+
+
 @dataclass
 class LoneTimes:
     """Per contender, its time in each round (ms), and how many of its answers were not a 2xx."""
@@ -55,31 +83,55 @@ class LoneTimes:
     non_2xx: dict[str, int]
 
 
-def request_body(rows: int) -> bytes:
+@dataclass
+class ColdStart:
+    ready_s: float
+    first_prediction_s: float
+
+
+V2_DATATYPES = {"int64": "INT64", "float64": "FP64", "object": "BYTES", "str": "BYTES"}
+
+
+def request_bodies(rows: int) -> dict[str, bytes]:
+    """The same rows as MLflow's dataframe_split and as V2 tensors, one per column.  The V2 body carries
+    MLServer's content types (a frame, a string column), which ours ignores as extra fields."""
     frame, _ = make_churn_frame(rows, seed=rows)
-    return json.dumps({"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}).encode()
+    split = json.loads(frame.to_json(orient="split", index=False))
+    inputs = []
+    for index, name in enumerate(split["columns"]):
+        datatype = V2_DATATYPES[str(frame[name].dtype)]
+        tensor = {"name": name, "shape": [rows], "datatype": datatype, "data": [row[index] for row in split["data"]]}
+        if datatype == "BYTES":
+            tensor["parameters"] = {"content_type": "str"}
+        inputs.append(tensor)
+    v2 = {"parameters": {"content_type": "pd"}, "inputs": inputs}
+    return {SCORING: json.dumps({"dataframe_split": split}).encode(), V2: json.dumps(v2).encode()}
 
 
-def check_same_predictions(servers: list[Server], bodies: dict[int, bytes], model_uri: str) -> None:
+def predictions_in(answer: dict, protocol: str) -> list:
+    return answer["predictions"] if protocol == SCORING else answer["outputs"][0]["data"]
+
+
+def check_same_predictions(servers: dict[str, Server], bodies: dict[tuple[str, int], bytes], model_uri: str) -> None:
     import mlflow.pyfunc
     import pandas as pd
 
     model = mlflow.pyfunc.load_model(model_uri)
-    for rows, body in bodies.items():
-        split = json.loads(body)["dataframe_split"]
+    for rows in {rows for _, rows in bodies}:
+        split = json.loads(bodies[SCORING, rows])["dataframe_split"]
         expected = model.predict(pd.DataFrame(split["data"], columns=split["columns"])).tolist()
-        for server in servers:
-            answer = post(server.url, body)
-            if answer.status_code != 200 or answer.json() != {"predictions": expected}:
-                raise SystemExit(f"{server.label} answered {answer.status_code} {answer.text[:200]} for {rows} rows")
+        for endpoint in ENDPOINTS:
+            answer = post(servers[endpoint.server].url(endpoint.path), bodies[endpoint.protocol, rows])
+            if answer.status_code != 200 or predictions_in(answer.json(), endpoint.protocol) != expected:
+                raise SystemExit(f"{endpoint.label} answered {answer.status_code} {answer.text[:300]} for {rows} rows")
 
 
-def server_commands(model_uri: str) -> dict[str, list[str]]:
+def server_commands(model_uri: str, workers: int = 1) -> dict[str, list[str]]:
     return {
         MLFLOW: [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "-h", "127.0.0.1", "-p",
                  "{port}", "-w", "1", "--env-manager", "local"],
         OURS: [sys.executable, "-m", "serving", "--model-uri", model_uri, "--host", "127.0.0.1", "--port",
-               "{port}", "--workers", "1", "--no-access-log"],
+               "{port}", "--workers", str(workers), "--no-access-log"],
     }
 
 
@@ -87,18 +139,33 @@ FLOOR_COMMAND = [sys.executable, "-m", "uvicorn", "bench.http_floor:app", "--hos
                  "--loop", "uvloop", "--http", "httptools", "--lifespan", "off", "--no-access-log"]
 
 
-def run_cells(wrk: str, core: int, servers: dict[str, Server], scripts: dict[int, Path], seconds: int) -> dict:
-    """Cell by cell, mlflow then ours, so a change in the machine's load hits both alike; each cell starts
+def run_cells(wrk: str, core: int, servers: dict[str, Server], scripts: dict[tuple[str, int], Path],
+              seconds: int) -> dict[str, dict[tuple[int, int], LoadResult]]:
+    """Cell by cell, every endpoint in turn, so a change in the machine's load hits all alike; each cell starts
     once the last one's server has finished what it had accepted."""
-    results = {label: {} for label in servers}
-    for server in servers.values():
-        run_wrk(wrk, core, server.url, scripts[1], 16, 3)  # warm-up
+    results: dict[str, dict[tuple[int, int], LoadResult]] = {endpoint.label: {} for endpoint in ENDPOINTS}
+    for endpoint in ENDPOINTS:  # warm-up
+        run_wrk(wrk, core, servers[endpoint.server].url(endpoint.path), scripts[endpoint.protocol, 1], 16, 3)
     for rows, connections in SCENARIOS:
-        for label, server in servers.items():
-            results[label][(rows, connections)] = run_wrk(wrk, core, server.url, scripts[rows], connections, seconds)
+        for endpoint in ENDPOINTS:
+            server = servers[endpoint.server]
+            cell = run_wrk(wrk, core, server.url(endpoint.path), scripts[endpoint.protocol, rows], connections, seconds)
+            results[endpoint.label][rows, connections] = cell
             server.wait_idle()
-            print(label, rows, connections, results[label][(rows, connections)], flush=True)
+            print(endpoint.label, rows, connections, cell, flush=True)
     return results
+
+
+def run_scaling(wrk: str, core: int, one: Server, two: Server, script: Path, seconds: int) -> dict[str, list[LoadResult]]:
+    """1-row requests at 64 connections to ours with 1 worker, then with 2, in turn, SCALING_PAIRS times."""
+    cells: dict[str, list[LoadResult]] = {OURS: [], OURS_2_WORKERS: []}
+    run_wrk(wrk, core, two.url(), script, 16, 3)  # warm-up
+    for _ in range(SCALING_PAIRS):
+        for label, server in ((OURS, one), (OURS_2_WORKERS, two)):
+            cells[label].append(run_wrk(wrk, core, server.url(), script, SCALING_CONNECTIONS, seconds))
+            server.wait_idle()
+            print(label, cells[label][-1], flush=True)
+    return cells
 
 
 def time_lone_requests(core: int, servers: dict[str, Server], model: InProcessModel, bodies: dict[int, bytes],
@@ -140,22 +207,56 @@ def machine_description() -> str:
             f"Python {platform.python_version()}; load average at start {load[0]:.2f} (shared machine)")
 
 
-def load_table(results: dict[str, dict], cold: dict[str, float], seconds: int) -> str:
+def load_tables(results: dict[str, dict[tuple[int, int], LoadResult]], seconds: int) -> str:
+    def best(endpoints: list[Endpoint], cell: tuple[int, int]) -> float:
+        return max(results[endpoint.label][cell].requests_per_s for endpoint in endpoints)
+
+    labels = [endpoint.label for endpoint in ENDPOINTS]
     lines = [
-        "| rows | conns | mlflow req/s | mlflow p50 ms | mlflow p99 ms | ours req/s | ours p50 ms | ours p99 ms "
-        "| req/s ours/mlflow | p99 ours/mlflow | non-2xx (mlflow/ours) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for rows, connections in SCENARIOS:
-        a, b = results[MLFLOW][(rows, connections)], results[OURS][(rows, connections)]
-        lines.append(f"| {rows} | {connections} | {a.requests_per_s:.0f} | {a.p50_ms:.2f} | {a.p99_ms:.2f} "
-                     f"| {b.requests_per_s:.0f} | {b.p50_ms:.2f} | {b.p99_ms:.2f} "
-                     f"| {b.requests_per_s / a.requests_per_s:.1f}x | {b.p99_ms / a.p99_ms:.3f} | {a.errors}/{b.errors} |")
-    lines += [
+        "Requests per second (each cell one wrk run; the ratios divide ours by the peer in the same run):",
         "",
-        f"Cold start (spawn to first prediction): mlflow {cold[MLFLOW]:.2f} s, ours {cold[OURS]:.2f} s.",
-        f"wrk: 1 thread pinned to the other core, {seconds} s per cell, timeout 10 s.",
+        "| rows | conns | " + " | ".join(f"{label} req/s" for label in labels)
+        + " | ours /invocations / mlflow | ours best / MLServer best | ours V2 / MLServer V2 | non-2xx |",
+        "|---:|---:|" + "---:|" * (len(labels) + 4),
     ]
+    for cell in SCENARIOS:
+        rates = " | ".join(f"{results[label][cell].requests_per_s:.0f}" for label in labels)
+        errors = "/".join(str(results[label][cell].errors) for label in labels)
+        ours_scoring, ours_v2 = (results[endpoint.label][cell].requests_per_s for endpoint in OURS_ENDPOINTS)
+        lines.append(f"| {cell[0]} | {cell[1]} | {rates} "
+                     f"| {ours_scoring / results[MLFLOW_ENDPOINT.label][cell].requests_per_s:.1f}x "
+                     f"| {best(OURS_ENDPOINTS, cell) / best(MLSERVER_ENDPOINTS, cell):.1f}x "
+                     f"| {ours_v2 / results[MLSERVER_ENDPOINTS[1].label][cell].requests_per_s:.1f}x | {errors} |")
+    lines += ["", "Latency, p50 / p99 ms:", "",
+              "| rows | conns | " + " | ".join(labels) + " |", "|---:|---:|" + "---:|" * len(labels)]
+    for cell in SCENARIOS:
+        latencies = " | ".join(f"{results[label][cell].p50_ms:.2f} / {results[label][cell].p99_ms:.2f}"
+                               for label in labels)
+        lines.append(f"| {cell[0]} | {cell[1]} | {latencies} |")
+    lines += ["", f"wrk: 1 thread pinned to the other core, {seconds} s per cell, timeout 10 s; non-2xx lists the "
+              "endpoints in column order, socket errors included."]
+    return "\n".join(lines)
+
+
+def cold_start_table(cold: dict[str, ColdStart]) -> str:
+    lines = ["| server | spawn to ready s | spawn to first prediction s |", "|---|---:|---:|"]
+    lines += [f"| {label} ({READY_PATHS[label]}) | {times.ready_s:.2f} | {times.first_prediction_s:.2f} |"
+              for label, times in cold.items()]
+    lines += ["", f"Ours reached ready in {cold[OURS].ready_s / cold[MLFLOW].ready_s:.2f} of mlflow's time and "
+              f"{cold[OURS].ready_s / cold[MLSERVER].ready_s:.2f} of MLServer's."]
+    return "\n".join(lines)
+
+
+def scaling_table(cells: dict[str, list[LoadResult]], seconds: int) -> str:
+    lines = [f"| workers (cores) | req/s, {SCALING_PAIRS} cells in turn | p99 ms | non-2xx |", "|---|---:|---:|---:|"]
+    for label, results in cells.items():
+        lines.append(f"| {label} ({'0-1' if label == OURS_2_WORKERS else '0'}) "
+                     f"| {' / '.join(f'{cell.requests_per_s:.0f}' for cell in results)} "
+                     f"| {' / '.join(f'{cell.p99_ms:.2f}' for cell in results)} "
+                     f"| {sum(cell.errors for cell in results)} |")
+    ratio = sum(cell.requests_per_s for cell in cells[OURS_2_WORKERS]) / sum(cell.requests_per_s for cell in cells[OURS])
+    lines += ["", f"2 workers / 1 worker: {ratio:.2f}x (1-row requests, {SCALING_CONNECTIONS} connections, {seconds} s "
+              "cells; wrk shares core 1 with the second worker)."]
     return "\n".join(lines)
 
 
@@ -211,14 +312,31 @@ def register_model(work: Path) -> tuple[str, dict[str, str]]:
     return train_and_register(tracking_uri, "churn", "champion", max_iter=100, seed=0), env
 
 
-def write_bodies(work: Path) -> tuple[dict[int, bytes], dict[int, Path]]:
-    bodies = {rows: request_body(rows) for rows in (1, 100)}
+def write_bodies(work: Path) -> tuple[dict[tuple[str, int], bytes], dict[tuple[str, int], Path]]:
+    bodies = {(protocol, rows): body for rows in (1, 100) for protocol, body in request_bodies(rows).items()}
     scripts = {}
-    for rows, body in bodies.items():
-        (work / f"body-{rows}.json").write_bytes(body)
-        scripts[rows] = work / f"post-{rows}.lua"
-        scripts[rows].write_text(LUA.format(body=work / f"body-{rows}.json"))
+    for (protocol, rows), body in bodies.items():
+        (work / f"body-{protocol}-{rows}.json").write_bytes(body)
+        scripts[protocol, rows] = work / f"post-{protocol}-{rows}.lua"
+        scripts[protocol, rows].write_text(LUA.format(body=work / f"body-{protocol}-{rows}.json"))
     return bodies, scripts
+
+
+def start_servers(model_uri: str, env: dict[str, str], core: str, work: Path,
+                  first_body: bytes) -> tuple[dict[str, Server], dict[str, ColdStart]]:
+    """One at a time, so each cold start has the core to itself."""
+    from mlflow.artifacts import download_artifacts
+
+    python = mlserver_peer.mlserver_python()
+    model_path = download_artifacts(model_uri, dst_path=str(work / "mlserver-model"))
+    port = mlserver_peer.write_settings(work / "mlserver", model_path)
+    commands = {**server_commands(model_uri), MLSERVER: mlserver_peer.command(python, work / "mlserver")}
+    servers, cold = {}, {}
+    for label in (MLFLOW, MLSERVER, OURS):
+        servers[label] = Server(label, commands[label], env, core, work, port if label == MLSERVER else None)
+        ready = servers[label].wait_ready(READY_PATHS[label])
+        cold[label] = ColdStart(ready, servers[label].wait_first_prediction(first_body))
+    return servers, cold
 
 
 def main() -> None:
@@ -233,21 +351,27 @@ def main() -> None:
     model_uri, env = register_model(work)
     bodies, scripts = write_bodies(work)
     description = machine_description()
-    servers, cold, model = {}, {}, None
+    servers, model = {}, None
     try:
-        for label, command in server_commands(model_uri).items():  # one at a time: each cold start has the core
-            servers[label] = Server(label, command, env, server_core, work)
-            cold[label] = servers[label].wait_first_prediction(bodies[1])
-        check_same_predictions(list(servers.values()), bodies, model_uri)
+        servers, cold = start_servers(model_uri, env, str(server_core), work, bodies[SCORING, 1])
+        check_same_predictions(servers, bodies, model_uri)
         results = run_cells(wrk, load_core, servers, scripts, args.seconds)
-        servers[FLOOR] = Server(FLOOR, FLOOR_COMMAND, env, server_core, work)
-        servers[FLOOR].wait_first_prediction(bodies[1])
-        model = InProcessModel(model_uri, [work / f"body-{rows}.json" for rows in bodies], server_core, env)
-        lone = time_lone_requests(load_core, servers, model, bodies, args.rounds)
+        servers[OURS_2_WORKERS] = Server(OURS_2_WORKERS, server_commands(model_uri, workers=2)[OURS], env,
+                                         f"{server_core},{load_core}", work)
+        servers[OURS_2_WORKERS].wait_ready(READY_PATHS[OURS_2_WORKERS])
+        scaling = run_scaling(wrk, load_core, servers[OURS], servers[OURS_2_WORKERS], scripts[SCORING, 1],
+                              args.seconds)
+        servers[FLOOR] = Server(FLOOR, FLOOR_COMMAND, env, str(server_core), work)
+        servers[FLOOR].wait_first_prediction(bodies[SCORING, 1])
+        model = InProcessModel(model_uri, [work / f"body-{SCORING}-{rows}.json" for rows in (1, 100)], server_core, env)
+        lone = time_lone_requests(load_core, {label: servers[label] for label in (OURS, MLFLOW, FLOOR)}, model,
+                                  {rows: bodies[SCORING, rows] for rows in (1, 100)}, args.rounds)
     finally:
         for process in [*servers.values(), *([model] if model else [])]:
             process.stop()
-    report = f"Machine: {description}\n\n{load_table(results, cold, args.seconds)}\n\n{lone_table(lone)}\n"
+    report = (f"Machine: {description}\n\n{load_tables(results, args.seconds)}\n\n"
+              f"Cold start, each server started alone on the server core:\n\n{cold_start_table(cold)}\n\n"
+              f"Ours on 1 and 2 cores:\n\n{scaling_table(scaling, args.seconds)}\n\n{lone_table(lone)}\n")
     print(report)
     if args.output:
         args.output.write_text(report)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import orjson
+from prometheus_client import Counter, Histogram
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -27,6 +28,10 @@ class InstrumentedRoute:
         self._handler = handler
         self._access_log = access_log
         self._in_progress = metrics.http_in_progress.labels(template)
+        # Each route's labelled metrics, found once: prometheus-client's labels() takes a lock and builds a key
+        # per call, which cost as much as the increment itself.
+        self._answered: dict[tuple[str, int], Counter] = {}
+        self._durations: dict[str, Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -68,8 +73,12 @@ class InstrumentedRoute:
     def _record(self, scope: Scope, request: Request, status: int, seconds: float) -> None:
         method = scope["method"]
         rows = getattr(request.state, "rows", 0)  # set by the prediction handlers once they have an answer
-        metrics.http_requests.labels(self._template, method, str(status)).inc()
-        metrics.http_duration.labels(self._template, method).observe(seconds)
+        if (answered := self._answered.get((method, status))) is None:
+            answered = self._answered[method, status] = metrics.http_requests.labels(self._template, method, str(status))
+        if (duration := self._durations.get(method)) is None:
+            duration = self._durations[method] = metrics.http_duration.labels(self._template, method)
+        answered.inc()
+        duration.observe(seconds)
         if rows:
             metrics.prediction_rows.inc(rows)
         if self._access_log:
