@@ -62,11 +62,13 @@ class ServedModel:
         """How fast-path frames reach the model.  They already have exactly the columns and dtypes MLflow's
         schema enforcement produces (test_serving_parsers checks this against MLflow), so MLflow's per-call
         enforcement and signature inspection, about 1-2 ms a call, are skipped for plain signatures.
-        Type-hinted models keep MLflow's full predict, which converts inputs for them."""
+        Type-hinted models keep MLflow's full predict, which converts inputs for them, and so do models whose
+        signature has params: it gives a request that sends none the signature's defaults."""
         metadata, raw = self.metadata, getattr(self.pyfunc, "_predict_fn", None)
         type_hinted = getattr(metadata, "_is_signature_from_type_hint", lambda: True)() or getattr(
             metadata, "_is_type_hint_from_example", lambda: True)()
-        predict: Callable[..., Any] = raw if raw is not None and not type_hinted else self.pyfunc.predict
+        plain = raw is not None and not type_hinted and metadata.get_params_schema() is None
+        predict: Callable[..., Any] = raw if plain else self.pyfunc.predict
         return predict
 
     def run_batch(self, jobs: list[Job]) -> list[Any]:

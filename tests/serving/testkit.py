@@ -159,6 +159,15 @@ def example_pipeline():
     return module
 
 
+def model_kinds():
+    """examples/model_kinds.py as a module; it imports train_and_register from beside it, so examples/ goes on
+    sys.path, after everything else."""
+    examples = str(REPO / "examples")
+    if examples not in sys.path:
+        sys.path.append(examples)
+    return importlib.import_module("model_kinds")
+
+
 @dataclass
 class Answer:
     """What the in-process client got back, with the parts of requests.Response the tests read."""
