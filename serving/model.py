@@ -67,8 +67,9 @@ class ServedModel:
         metadata, raw = self.metadata, getattr(self.pyfunc, "_predict_fn", None)
         type_hinted = getattr(metadata, "_is_signature_from_type_hint", lambda: True)() or getattr(
             metadata, "_is_type_hint_from_example", lambda: True)()
-        plain = raw is not None and not type_hinted and metadata.get_params_schema() is None
-        predict: Callable[..., Any] = raw if plain else self.pyfunc.predict
+        predict: Callable[..., Any] = self.pyfunc.predict
+        if raw is not None and not type_hinted and metadata.get_params_schema() is None:
+            predict = raw
         return predict
 
     def run_batch(self, jobs: list[Job]) -> list[Any]:
