@@ -18,8 +18,8 @@ from pathlib import Path
 
 from harness import REPO, LoadResult, Server, cores, ensure_wrk, post, run_wrk
 
-sys.path.append(str(REPO / "examples"))
-from model_kinds import KINDS, register
+sys.path.append(str(REPO))
+from examples.model_kinds import KINDS, register
 
 OURS, MLFLOW = "ours", "mlflow"
 SCENARIOS = [(1, 64), (100, 16)]  # (rows per request, connections)

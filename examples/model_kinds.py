@@ -22,7 +22,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from train_and_register import CATEGORICAL_COLUMNS, NUMERIC_COLUMNS, build_pipeline, make_churn_frame
+
+from examples.train_and_register import CATEGORICAL_COLUMNS, NUMERIC_COLUMNS, build_pipeline, make_churn_frame
 
 HERE = Path(__file__).resolve().parent
 TRAINING_ROWS = 500

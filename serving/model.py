@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from serving.errors import from_model_exception
 from serving.tabular import TabularInput, TabularSchema
 
@@ -17,7 +19,8 @@ ROW_INDEPENDENT_FLAVORS = ("mlflow.sklearn", "mlflow.xgboost", "mlflow.lightgbm"
 
 @dataclass(frozen=True)
 class Job:
-    """One request's input: TabularInput on the fast path, or whatever MLflow's parser made of it."""
+    """One request's input: TabularInput on the fast path, or whatever MLflow's parser made of it (a DataFrame
+    for tables without a fast path: no signature, CSV, values only MLflow converts)."""
 
     data: Any
     rows: int
@@ -26,7 +29,7 @@ class Job:
     @property
     def combinable(self) -> bool:
         """A request with no rows runs alone, so its answer is the model's answer to no rows, batched or not."""
-        return isinstance(self.data, TabularInput) and not self.params and self.rows > 0
+        return isinstance(self.data, (TabularInput, pd.DataFrame)) and not self.params and self.rows > 0
 
 
 class ServedModel:
@@ -76,13 +79,26 @@ class ServedModel:
         """Predictions (JSON-ready) or a ServingError, one per job.  A batch that fails is retried
         job by job, so one bad request never fails the others that shared its model call."""
         if len(jobs) > 1:
-            assert self.tabular is not None, "only tabular jobs are combined"
             try:
-                combined = self.tabular.frame([job.data for job in jobs])
-                return _split(self._predict_table(combined), [job.rows for job in jobs])
+                predictions = self._predict_combined([job.data for job in jobs])
+                if predictions is not None:
+                    return _split(predictions, [job.rows for job in jobs])
             except Exception:  # each job is retried alone and gets its own answer
                 pass
         return [self._run_one(job) for job in jobs]
+
+    def _predict_combined(self, parts: list[Any]) -> Any:
+        """One model call on every part's rows, or None if the parts cannot make one frame: fast-path inputs
+        are joined column by column; frames MLflow's parser made are concatenated only when their columns and
+        dtypes agree, and go through MLflow's full predict, which enforces the signature as for each alone."""
+        first = parts[0]
+        if all(isinstance(part, TabularInput) for part in parts):
+            assert self.tabular is not None, "a TabularInput is only parsed for a tabular schema"
+            return self._predict_table(self.tabular.frame(parts))
+        if all(isinstance(part, pd.DataFrame) and part.columns.equals(first.columns)
+               and part.dtypes.equals(first.dtypes) for part in parts):
+            return self.pyfunc.predict(pd.concat(parts, ignore_index=True))
+        return None
 
     def _run_one(self, job: Job) -> Any:
         try:

@@ -15,8 +15,6 @@ KINDS = model_kinds().KINDS
 # Custom pyfuncs are batched only when BATCHING says so; these two answer row by row, so they opt in and their
 # combined model calls are compared too.
 OUR_FLAGS = {"frame_pyfunc": ["--batching"], "params_pyfunc": ["--batching"]}
-# A model without a signature is read by MLflow's parser, whose frames are never combined (serving.model.Job).
-COMBINED = [name for name in KINDS if name != "unsigned"]
 STARTUP_TIMEOUT_S = 300  # ten servers start at once on a busy two-core machine
 FORMS = ["dataframe_split", "dataframe_records", "instances", "inputs", "csv"]
 V2_DATATYPES = {"i": "INT64", "f": "FP64", "O": "BYTES"}
@@ -151,8 +149,7 @@ def test_many_requests_at_once_get_the_answer_mlflow_gives_each_of_them(served, 
     assert [answer.json() for answer in ours] == [answer.json() for answer in theirs]
     requests_after, calls_after = model_calls(ours_server)
     assert requests_after - requests_before == len(load)
-    if kind in COMBINED:
-        assert calls_after - calls_before < len(load), "concurrent requests were never combined"
+    assert calls_after - calls_before < len(load), "concurrent requests were never combined"
 
 
 def v2_request(kind: str, rows: int, seed: int, parameters: dict | None = None) -> dict:

@@ -160,12 +160,8 @@ def example_pipeline():
 
 
 def model_kinds():
-    """examples/model_kinds.py as a module; it imports train_and_register from beside it, so examples/ goes on
-    sys.path, after everything else."""
-    examples = str(REPO / "examples")
-    if examples not in sys.path:
-        sys.path.append(examples)
-    return importlib.import_module("model_kinds")
+    """examples/model_kinds.py, the models the kind-by-kind parity tests and bench/models.py serve."""
+    return importlib.import_module("examples.model_kinds")
 
 
 @dataclass
