@@ -114,12 +114,14 @@ class ServedModel:
 
 
 def _split(predictions: Any, rows: list[int]) -> list[Any]:
-    if len(predictions) != sum(rows):
+    """Each request's rows of the answer.  The whole answer is made JSON-ready once and then sliced: converting a
+    DataFrame slice per request cost milliseconds each (see docs/serving.md)."""
+    answer = _jsonable(predictions)
+    if not isinstance(answer, list) or len(answer) != sum(rows):
         raise ValueError("the model returned a different number of rows than it was given")
-    rows_of = predictions.iloc if hasattr(predictions, "iloc") else predictions
     parts, start = [], 0
     for count in rows:
-        parts.append(_jsonable(rows_of[start : start + count]))
+        parts.append(answer[start : start + count])
         start += count
     return parts
 
