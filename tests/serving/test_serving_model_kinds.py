@@ -176,3 +176,18 @@ def test_v2_infer_answers_what_mlflow_models_serve_predicts(served, kind):
     assert ours.status_code == theirs.status_code == 200, (ours.text, theirs.text)
     assert {output["name"]: output["data"] for output in ours.json()["outputs"]} == \
         as_v2_outputs(theirs.json()["predictions"])
+
+
+def test_v2_protocol_parameters_are_not_passed_to_the_model_and_the_others_are(served):
+    ours_server, mlflow_server = served["params_pyfunc"]
+    request = v2_request("params_pyfunc", 3, seed=6, parameters={"content_type": "pd", "scale": 0.5})
+    ours = ours_server.post("/v2/models/params_pyfunc/infer", json=request, timeout=120)
+    theirs = post(mlflow_server, body("params_pyfunc", 3, seed=6, params={"scale": 0.5}))
+    assert ours.status_code == theirs.status_code == 200, (ours.text, theirs.text)
+    assert ours.json()["outputs"][0]["data"] == theirs.json()["predictions"]
+
+
+def test_v2_parameters_that_are_not_an_object_are_refused(served):
+    request = {**v2_request("params_pyfunc", 1, seed=6), "parameters": [0.5]}
+    answer = served["params_pyfunc"][0].post("/v2/models/params_pyfunc/infer", json=request, timeout=120)
+    assert answer.status_code == 400 and "parameters" in answer.json()["error"]
