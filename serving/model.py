@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
+import pandas as pd
 
 from serving.errors import from_model_exception
 from serving.tabular import TabularInput, TabularSchema
@@ -19,7 +19,8 @@ ROW_INDEPENDENT_FLAVORS = ("mlflow.sklearn", "mlflow.xgboost", "mlflow.lightgbm"
 
 @dataclass(frozen=True)
 class Job:
-    """One request's input: TabularInput on the fast path, or whatever MLflow's parser made of it."""
+    """One request's input: TabularInput on the fast path, or whatever MLflow's parser made of it (a DataFrame
+    for tables without a fast path: no signature, CSV, values only MLflow converts)."""
 
     data: Any
     rows: int
@@ -28,7 +29,7 @@ class Job:
     @property
     def combinable(self) -> bool:
         """A request with no rows runs alone, so its answer is the model's answer to no rows, batched or not."""
-        return isinstance(self.data, TabularInput) and not self.params and self.rows > 0
+        return isinstance(self.data, (TabularInput, pd.DataFrame)) and not self.params and self.rows > 0
 
 
 class ServedModel:
@@ -64,24 +65,40 @@ class ServedModel:
         """How fast-path frames reach the model.  They already have exactly the columns and dtypes MLflow's
         schema enforcement produces (test_serving_parsers checks this against MLflow), so MLflow's per-call
         enforcement and signature inspection, about 1-2 ms a call, are skipped for plain signatures.
-        Type-hinted models keep MLflow's full predict, which converts inputs for them."""
+        Type-hinted models keep MLflow's full predict, which converts inputs for them, and so do models whose
+        signature has params: it gives a request that sends none the signature's defaults."""
         metadata, raw = self.metadata, getattr(self.pyfunc, "_predict_fn", None)
         type_hinted = getattr(metadata, "_is_signature_from_type_hint", lambda: True)() or getattr(
             metadata, "_is_type_hint_from_example", lambda: True)()
-        predict: Callable[..., Any] = raw if raw is not None and not type_hinted else self.pyfunc.predict
+        predict: Callable[..., Any] = self.pyfunc.predict
+        if raw is not None and not type_hinted and metadata.get_params_schema() is None:
+            predict = raw
         return predict
 
     def run_batch(self, jobs: list[Job]) -> list[Any]:
         """Predictions (JSON-ready) or a ServingError, one per job.  A batch that fails is retried
         job by job, so one bad request never fails the others that shared its model call."""
         if len(jobs) > 1:
-            assert self.tabular is not None, "only tabular jobs are combined"
             try:
-                combined = self.tabular.frame([job.data for job in jobs])
-                return _split(self._predict_table(combined), [job.rows for job in jobs])
+                predictions = self._predict_combined([job.data for job in jobs])
+                if predictions is not None:
+                    return _split(predictions, [job.rows for job in jobs])
             except Exception:  # each job is retried alone and gets its own answer
                 pass
         return [self._run_one(job) for job in jobs]
+
+    def _predict_combined(self, parts: list[Any]) -> Any:
+        """One model call on every part's rows, or None if the parts cannot make one frame: fast-path inputs
+        are joined column by column; frames MLflow's parser made are concatenated only when their columns and
+        dtypes agree, and go through MLflow's full predict, which enforces the signature as for each alone."""
+        first = parts[0]
+        if all(isinstance(part, TabularInput) for part in parts):
+            assert self.tabular is not None, "a TabularInput is only parsed for a tabular schema"
+            return self._predict_table(self.tabular.frame(parts))
+        if all(isinstance(part, pd.DataFrame) and part.columns.equals(first.columns)
+               and part.dtypes.equals(first.dtypes) for part in parts):
+            return self.pyfunc.predict(pd.concat(parts, ignore_index=True))
+        return None
 
     def _run_one(self, job: Job) -> Any:
         try:
@@ -97,18 +114,14 @@ class ServedModel:
 
 
 def _split(predictions: Any, rows: list[int]) -> list[Any]:
-    if len(predictions) != sum(rows):
+    """Each request's rows of the answer.  The whole answer is made JSON-ready once and then sliced: converting a
+    DataFrame slice per request cost milliseconds each (see docs/serving.md)."""
+    answer = _jsonable(predictions)
+    if not isinstance(answer, list) or len(answer) != sum(rows):
         raise ValueError("the model returned a different number of rows than it was given")
-    if isinstance(predictions, np.ndarray):
-        # One conversion for the batch, then list slices: converting each request's slice on its own cost
-        # six times as much on the model thread, which holds the GIL while it does.
-        rows_of: Any = _jsonable(predictions)
-    else:
-        rows_of = predictions.iloc if hasattr(predictions, "iloc") else predictions
     parts, start = [], 0
     for count in rows:
-        part = rows_of[start : start + count]
-        parts.append(part if type(part) is list else _jsonable(part))
+        parts.append(answer[start : start + count])
         start += count
     return parts
 

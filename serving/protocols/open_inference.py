@@ -113,18 +113,31 @@ def _columns_from_request(payload: Any, model: ServedModel) -> dict[str, list[An
     return dict(columns)
 
 
-def _job(columns: dict[str, list[Any]], model: ServedModel) -> Job:
+# Request parameters the protocol itself defines; the others are the model's params (MLflow's `params`).
+PROTOCOL_PARAMETERS = ("content_type", "headers")
+
+
+def _model_params(payload: dict[str, Any]) -> dict[str, Any] | None:
+    parameters = payload.get("parameters")
+    if parameters is None:
+        return None
+    if not isinstance(parameters, dict):
+        raise invalid_input("'parameters' must be a JSON object.")
+    return {key: value for key, value in parameters.items() if key not in PROTOCOL_PARAMETERS} or None
+
+
+def _job(columns: dict[str, list[Any]], params: dict[str, Any] | None, model: ServedModel) -> Job:
     tabular = model.tabular
     if tabular is not None:
         data = tabular.check(columns)
-        return Job(data, data.rows)
+        return Job(data, data.rows, params)
     import pandas as pd
 
     try:
         frame = pd.DataFrame(columns)
     except ValueError as error:
         raise invalid_input(str(error)) from None
-    return Job(frame, len(frame))
+    return Job(frame, len(frame), params)
 
 
 def _outputs(predictions: Any) -> list[dict[str, Any]]:
@@ -147,7 +160,8 @@ def _output(name: str, values: list[Any]) -> dict[str, Any]:
 
 def _parse(body: bytes, model: ServedModel) -> tuple[Any, Job]:
     payload = parse_json(body)
-    return payload, _job(_columns_from_request(payload, model), model)
+    columns = _columns_from_request(payload, model)
+    return payload, _job(columns, _model_params(payload), model)
 
 
 def _loaded(predictor: Predictor) -> ServedModel:

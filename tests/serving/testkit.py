@@ -159,6 +159,11 @@ def example_pipeline():
     return module
 
 
+def model_kinds():
+    """examples/model_kinds.py, the models the kind-by-kind parity tests and bench/models.py serve."""
+    return importlib.import_module("examples.model_kinds")
+
+
 @dataclass
 class Answer:
     """What the in-process client got back, with the parts of requests.Response the tests read."""
