@@ -1,5 +1,6 @@
 """Every image we build starts from a base pinned by digest, or from the BASE_IMAGE build argument (whose default is
-pinned) that the image tier sets to its locally debootstrapped base and `imageBase` sets in a stack."""
+pinned) that the image tier sets to its locally debootstrapped base and `imageBase` sets in a stack. A stage that
+only carries files (the serving image's model, `scratch` unless a model is baked in) runs nothing of its image."""
 import re
 from pathlib import Path
 
@@ -20,7 +21,8 @@ def _dockerfiles() -> list[Path]:
 
 
 def unpinned_bases(text: str) -> list[str]:
-    """Each FROM whose image is neither digest-pinned, an earlier stage, scratch, nor the pinned BASE_IMAGE argument."""
+    """Each FROM whose image is neither digest-pinned, an earlier stage, scratch, the pinned BASE_IMAGE argument, nor
+    an argument that defaults to scratch."""
     first_from = FROM.search(text)
     global_args = dict(ARG.findall(text[: first_from.start()] if first_from else text))
     stages: set[str] = set()
@@ -29,7 +31,8 @@ def unpinned_bases(text: str) -> list[str]:
         variable = VARIABLE.match(image)
         if variable:
             name = variable[1]
-            if name != REPLACEABLE_BASE or not DIGEST.match(global_args.get(name, "")):
+            default = global_args.get(name, "")
+            if default != "scratch" and (name != REPLACEABLE_BASE or not DIGEST.match(default)):
                 refused.append(f"FROM {image} (default {global_args.get(name) or 'none'})")
         elif image != "scratch" and image.lower() not in stages and not DIGEST.match(image):
             refused.append(f"FROM {image}")
@@ -61,6 +64,8 @@ def test_serving_and_tracking_default_to_the_same_base():
     ("FROM python:3.11-slim@sha256:abc\n", ["FROM python:3.11-slim@sha256:abc"]),
     (f"FROM python:3.11-slim@sha256:{'a' * 64} AS build\nFROM build\nFROM scratch\n", []),
     (f"ARG BASE_IMAGE=python:3.11-slim@sha256:{'b' * 64}\nFROM ${{BASE_IMAGE}} AS build\nFROM ${{BASE_IMAGE}}\n", []),
+    ("ARG MODEL_IMAGE=scratch\nFROM ${MODEL_IMAGE} AS model\n", []),
+    ("ARG MODEL_IMAGE\nFROM ${MODEL_IMAGE} AS model\n", ["FROM ${MODEL_IMAGE} (default none)"]),
 ])
 def test_the_check_refuses_tags_short_digests_and_other_arguments(text, refused):
     assert unpinned_bases(text) == refused
