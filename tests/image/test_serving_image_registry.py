@@ -10,7 +10,7 @@ import requests
 
 from tests.processes import free_port, stop_group, wait_until_ok
 
-from .conftest import READY_TIMEOUT_S, SERVING_UID, STARTED_CONTAINERS
+from .conftest import READY_TIMEOUT_S, SERVING_UID, STARTED_CONTAINERS, readable_by_everyone
 from .harness import Container
 
 pytestmark = pytest.mark.image
@@ -22,6 +22,8 @@ def tracking_server(churn_model_dir, tmp_path_factory):
     import mlflow
 
     store = mlflow.get_tracking_uri()
+    store_root = Path(store.removeprefix("sqlite:///")).parent
+    readable_by_everyone(str(store_root))  # pytest makes it 0700; the container's uid 10001 reads the artifacts
     port = free_port()
     log = tmp_path_factory.mktemp("tracking") / "server.log"
     with open(log, "w") as output:
@@ -33,7 +35,7 @@ def tracking_server(churn_model_dir, tmp_path_factory):
     try:
         wait_until_ok(f"http://127.0.0.1:{port}/health", alive=lambda: process.poll() is None,
                       timeout_s=READY_TIMEOUT_S, logs=log.read_text, what="mlflow server")
-        yield f"http://127.0.0.1:{port}", Path(store.removeprefix("sqlite:///")).parent
+        yield f"http://127.0.0.1:{port}", store_root
     finally:
         stop_group(process)
 
