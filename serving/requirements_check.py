@@ -4,6 +4,11 @@ from importlib import metadata
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+# mlflow-skinny installs the same `mlflow` package as full mlflow, without the tracking server's dependencies: every
+# model MLflow logs requires `mlflow`, and an image with mlflow-skinny at that version meets the requirement.
+DISTRIBUTIONS_PROVIDING = {"mlflow": ("mlflow", "mlflow-skinny")}
 
 
 def _requirements(path: Path) -> list[Requirement]:
@@ -19,6 +24,15 @@ def _requirements(path: Path) -> list[Requirement]:
     return found
 
 
+def _installed_version(name: str) -> str:
+    for distribution in DISTRIBUTIONS_PROVIDING.get(canonicalize_name(name), (name,)):
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            continue
+    raise metadata.PackageNotFoundError(name)
+
+
 def check_requirements(model_dir: str) -> tuple[list[str], list[str]]:
     """(missing packages, version mismatches) as readable lines; both empty when all is met."""
     path = Path(model_dir) / "requirements.txt"
@@ -30,7 +44,7 @@ def check_requirements(model_dir: str) -> tuple[list[str], list[str]]:
         if requirement.marker and not requirement.marker.evaluate():
             continue
         try:
-            installed = metadata.version(requirement.name)
+            installed = _installed_version(requirement.name)
         except metadata.PackageNotFoundError:
             missing.append(str(requirement))
             continue

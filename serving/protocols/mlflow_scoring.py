@@ -1,5 +1,7 @@
 """POST /invocations: MLflow's scoring protocol, as `mlflow models serve` speaks it."""
 
+import functools
+import importlib.util
 import io
 from typing import Any
 
@@ -32,7 +34,16 @@ def parse_content_type(header: str | None) -> str:
             raise _unsupported(header, "The scoring server only supports UTF-8.")
     if media_type.lower() not in (CSV, JSON, PARQUET):
         raise _unsupported(header)
+    if media_type.lower() == PARQUET and not parquet_readable():
+        raise ServingError(415, "BAD_REQUEST", "Parquet input needs pyarrow, which this server's environment does not "
+                                               f"have (the slim image leaves it out). Send {JSON} or {CSV}.")
     return media_type.lower()
+
+
+@functools.cache
+def parquet_readable() -> bool:
+    """pyarrow is optional: mlflow-skinny does not bring it, and the serving image leaves it out for size."""
+    return importlib.util.find_spec("pyarrow") is not None
 
 
 def _unsupported(header: str, reason: str = "") -> ServingError:

@@ -12,7 +12,8 @@ from .harness import MIB, REPORT, Container, Engine, PushedImage, run_tool, size
 SETUP_TIMEOUT_S = 1800  # a cold debootstrap on two busy cores; the cached path takes seconds
 BUILD_TIMEOUT_S = 1800  # a cold pip install of the pins; a warm build reuses every layer
 READY_TIMEOUT_S = 180
-# Room for two generations of each image's ~900 MB dependency layer (serving and tracking) and their builder stages.
+# Room for two generations of each image's dependency layer (serving about 300 MB, tracking about 800 MB) and their
+# builder stages.
 BUILD_CACHE_KEPT = "10GB"
 SERVING_UID = "10001"
 STARTED_CONTAINERS: list[Container] = []

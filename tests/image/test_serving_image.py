@@ -92,3 +92,11 @@ def test_image_has_every_package_mlflow_recorded_for_the_model_but_the_test_runn
     missing, mismatched = json.loads(engine.output("exec", serving_container.container_id, "python", "-c", check))
     assert [line for line in missing if not line.startswith("pytest")] == []
     REPORT["model requirements not matched exactly"] = ", ".join(mismatched) or "none"
+
+
+def test_parquet_is_refused_as_unsupported_since_the_image_ships_no_pyarrow(serving_container):
+    """The 415 a client can act on, not a 500 from a failed import (parquet bytes are never read)."""
+    response = requests.post(f"{serving_container.url}/invocations", data=b"PAR1",
+                             headers={"Content-Type": "application/vnd.apache.parquet"}, timeout=30)
+    assert (response.status_code, response.json()["error_code"]) == (415, "BAD_REQUEST")
+    assert "needs pyarrow" in response.json()["message"]

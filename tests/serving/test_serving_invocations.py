@@ -145,3 +145,16 @@ def test_a_model_that_raises_gets_400_and_the_server_keeps_serving(faulty):
     assert_error(failing, 400, "BAD_REQUEST", "asked to fail")
     working = invoke(faulty, {"dataframe_records": [{"x": 1.5, "action": "double"}]})
     assert working.json() == {"predictions": [3.0]}
+
+
+def test_parquet_without_pyarrow_is_refused_as_unsupported_naming_what_to_send(churn_app, churn_rows, monkeypatch):
+    """The serving image ships no pyarrow: a Parquet body gets MLflow's 415 shape, not a 500."""
+    from serving.protocols import mlflow_scoring
+
+    buffer = io.BytesIO()
+    churn_rows.to_parquet(buffer)
+    monkeypatch.setattr(mlflow_scoring, "parquet_readable", lambda: False)
+    response = invoke(churn_app, buffer.getvalue(), {"Content-Type": "application/vnd.apache.parquet"})
+    assert response.status_code == 415
+    assert response.json()["error_code"] == "BAD_REQUEST"
+    assert "needs pyarrow" in response.json()["message"] and "application/json" in response.json()["message"]
