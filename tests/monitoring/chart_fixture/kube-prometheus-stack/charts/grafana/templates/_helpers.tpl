@@ -23,6 +23,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
     {{- with $cfg.searchNamespace }}
     - {name: NAMESPACE, value: {{ . | join "," | quote }}}
     {{- end }}
+  {{- with $root.Values.sidecar.resources }}
+  resources:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   securityContext:
     {{- toYaml $root.Values.sidecar.securityContext | nindent 4 }}
   volumeMounts:
