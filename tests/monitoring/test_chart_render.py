@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from infra.k8s.monitoring import isolation
+from infra.platform.gcp.binary_authorization import MONITORING_CHART_IMAGES
 from infra.render import PROJECT_DIR, run_program, stack_config, unwrapped
 
 from ..checkov import accepted, failed_checks, run_checkov
@@ -216,3 +217,30 @@ def test_grafana_stays_inside_the_cluster_and_takes_its_admin_password_from_the_
         (grafana,) = [c for c in _pod_spec(_grafana(chart))["containers"] if c["name"] == "grafana"]
         password = {e["name"]: e for e in grafana["env"]}["GF_SECURITY_ADMIN_PASSWORD"]
         assert password["valueFrom"]["secretKeyRef"]["name"] == "grafana-admin"
+
+
+def _images_the_chart_runs(chart: StackChart) -> set[str]:
+    """Every image repository of the rendered pods, plus those the fixture's values name for pods it does not render
+    (Prometheus and Alertmanager, made by the operator; the config reloader; the webhook's certificate Jobs)."""
+    rendered = {c["image"] for kind in POD_KINDS for w in chart.of_kind(kind) for c in _containers(_pod_spec(w))}
+    values = yaml.safe_load((FIXTURE / "values.yaml").read_text())
+    operator = values["prometheusOperator"]
+    declared = [values["prometheus"]["prometheusSpec"]["image"], values["alertmanager"]["alertmanagerSpec"]["image"],
+                operator["prometheusConfigReloader"]["image"], operator["admissionWebhooks"]["patch"]["image"]]
+    return {image.split("@")[0].rsplit(":", 1)[0] for image in rendered} | {f"{i['registry']}/{i['repository']}" for i in declared}
+
+
+def _admitted(repository: str, pattern: str) -> bool:
+    """Binary Authorization's name patterns: a trailing * stays within one path segment, ** crosses them."""
+    if pattern.endswith("**"):
+        return repository.startswith(pattern[:-2])
+    if pattern.endswith("*"):
+        return repository.startswith(pattern[:-1]) and "/" not in repository[len(pattern) - 1:]
+    return repository == pattern
+
+
+def test_binary_authorization_on_gke_admits_every_image_the_chart_runs(charts):
+    for chart in charts.values():
+        refused = {image for image in _images_the_chart_runs(chart)
+                   if not any(_admitted(image, pattern) for pattern in MONITORING_CHART_IMAGES)}
+        assert refused == set(), f"{chart.stack}: add to MONITORING_CHART_IMAGES or the chart cannot start on GKE prod"
