@@ -67,9 +67,22 @@ def test_grafana_sidecar_loads_the_dashboard_config_map_by_its_label_from_its_ow
     boards = [c for c in objects(installed, "ConfigMap") if sidecar["label"] in c["metadata"]["labels"]]
     assert len(boards) == 1
     assert boards[0]["metadata"]["labels"][sidecar["label"]] == sidecar["labelValue"]
-    # No searchNamespace: the chart's sidecar then watches the release namespace, through a Role, not a ClusterRole.
-    assert "searchNamespace" not in sidecar and grafana["rbac"] == {"namespaced": True}
+    # kube-prometheus-stack's default searchNamespace is ALL: both sidecars are told the monitoring namespace.
+    for watched in (sidecar, grafana["sidecar"]["datasources"]):
+        assert (watched["searchNamespace"], watched["resource"]) == (["monitoring"], "configmap")
     assert boards[0]["metadata"]["namespace"] == "monitoring"
+
+
+def test_grafana_sidecars_bind_the_stacks_role_that_reads_config_maps_of_the_monitoring_namespace_only(installed):
+    rbac = release_values(installed)["values"]["grafana"]["rbac"]
+    assert rbac == {"namespaced": True, "useExistingRole": chart.GRAFANA_SIDECAR_ROLE}
+    (role,) = objects(installed, "Role")
+    assert (role["metadata"]["name"], role["metadata"]["namespace"]) == (chart.GRAFANA_SIDECAR_ROLE, "monitoring")
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}]
+
+
+def test_kube_state_metrics_lists_no_secret(installed):
+    assert "secrets" in release_values(installed)["values"]["kube-state-metrics"]["collectorsExclude"]
 
 
 @pytest.mark.parametrize("namespace", ["monitoring", "observability"])
@@ -82,7 +95,7 @@ def test_node_exporter_alone_runs_privileged_and_the_monitoring_namespace_enforc
     for labels in (levels[namespace], levels[f"{namespace}-node-exporter"]):
         assert labels["pod-security.kubernetes.io/audit"] == labels["pod-security.kubernetes.io/warn"] == "restricted"
     values = release_values(rendered)["values"]
-    assert values["prometheus-node-exporter"] == {"namespaceOverride": f"{namespace}-node-exporter"}
+    assert values["prometheus-node-exporter"]["namespaceOverride"] == f"{namespace}-node-exporter"
 
 
 def test_only_the_monitoring_namespace_reaches_its_pods_except_the_operators_webhook(installed):

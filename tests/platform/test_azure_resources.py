@@ -260,13 +260,17 @@ def test_mlflow_gets_its_own_database_and_user_with_a_generated_secret_password(
 
 # Identities
 
-def test_the_mlflow_identity_may_write_blobs_of_the_account_and_the_serving_identity_only_read_the_container(aks_dev):
+def test_the_mlflow_identity_may_write_blobs_of_the_account_and_is_the_only_workload_identity(aks_dev):
     granted = grants(aks_dev)
     assert granted["mlflow-role"] == {"scope": "mlflow-stores-account-id", "roleDefinitionId": BLOB_CONTRIBUTOR,
                                       "principalId": "mlflow-principal-id", "principalType": "ServicePrincipal"}
-    assert granted["serving-role"] == {"scope": "mlflow-stores-artifacts-id", "roleDefinitionId": BLOB_READER,
-                                       "principalId": "serving-principal-id", "principalType": "ServicePrincipal"}
-    assert sorted(r.name for r in aks_dev.of_type(IDENTITY)) == ["mlflow", "serving"]
+    assert sorted(r.name for r in aks_dev.of_type(IDENTITY)) == ["mlflow"]
+
+
+def test_no_grant_reads_or_writes_blobs_but_mlflows(aks_dev):
+    """The model server loads artifacts through the tracking server's proxy, as on GKE: no blob role of its own."""
+    blob_roles = {BLOB_CONTRIBUTOR, BLOB_READER}
+    assert [name for name, grant in grants(aks_dev).items() if grant["roleDefinitionId"] in blob_roles] == ["mlflow-role"]
 
 
 def test_each_identity_trusts_exactly_its_kubernetes_service_account_through_the_clusters_issuer(aks_dev):
@@ -274,17 +278,21 @@ def test_each_identity_trusts_exactly_its_kubernetes_service_account_through_the
     federated = {plain(r)["resourceName"]: plain(r) for r in aks_dev.of_type(FEDERATED)}
     assert {name: (f["issuer"], f["subject"], f["audiences"]) for name, f in federated.items()} == {
         "mlflow": (issuer, "system:serviceaccount:mlflow:mlflow", ["api://AzureADTokenExchange"]),
-        "serving": (issuer, "system:serviceaccount:models:model-server", ["api://AzureADTokenExchange"]),
     }
 
 
-@pytest.mark.parametrize("name,identity", [("mlflow", "mlflow"), ("model-server", "serving")])
-def test_the_service_accounts_carry_their_client_id_and_their_pods_the_workload_identity_label(aks_dev, name, identity):
-    account = kubernetes_object(aks_dev, "ServiceAccount", name)
-    assert account["metadata"]["annotations"] == {"azure.workload.identity/client-id": f"{identity}-client-id"}
-    pod = kubernetes_object(aks_dev, "Deployment", name)["spec"]["template"]
+def test_the_tracking_servers_account_carries_its_client_id_and_its_pods_the_workload_identity_label(aks_dev):
+    account = kubernetes_object(aks_dev, "ServiceAccount", "mlflow")
+    assert account["metadata"]["annotations"] == {"azure.workload.identity/client-id": "mlflow-client-id"}
+    pod = kubernetes_object(aks_dev, "Deployment", "mlflow")["spec"]["template"]
     assert pod["metadata"]["labels"]["azure.workload.identity/use"] == "true"
-    assert pod["spec"]["serviceAccountName"] == name
+    assert pod["spec"]["serviceAccountName"] == "mlflow"
+
+
+def test_the_model_servers_account_and_pods_carry_no_workload_identity(aks_dev):
+    assert not kubernetes_object(aks_dev, "ServiceAccount", "model-server")["metadata"].get("annotations")
+    pod = kubernetes_object(aks_dev, "Deployment", "model-server")["spec"]["template"]
+    assert "azure.workload.identity/use" not in pod["metadata"]["labels"]
 
 
 # What the Kubernetes layer receives
@@ -306,15 +314,19 @@ def _ip_rules(egress: list[dict]) -> set[tuple]:
             for rule in egress if "to" in rule and "ipBlock" in rule["to"][0]}
 
 
-@pytest.mark.parametrize("policy,database", [("mlflow", {("10.40.16.0/28", (), 5432)}), ("model-server", set())])
-def test_pods_reach_public_https_but_no_private_range_and_only_mlflow_reaches_the_database_subnet(aks_dev, policy, database):
-    rules = _ip_rules(kubernetes_object(aks_dev, "NetworkPolicy", policy)["spec"]["egress"])
+def test_mlflow_reaches_public_https_but_no_private_range_and_the_database_subnet(aks_dev):
+    rules = _ip_rules(kubernetes_object(aks_dev, "NetworkPolicy", "mlflow")["spec"]["egress"])
     public = {rule for rule in rules if rule[0] == "0.0.0.0/0"}
-    assert len(public) == 1 and rules - public == database
+    assert len(public) == 1 and rules - public == {("10.40.16.0/28", (), 5432)}
     _, excepted, port = public.pop()
     assert port == 443
     for private in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"):
         assert private in excepted
+
+
+def test_the_model_server_reaches_no_address_outside_the_cluster(aks_dev):
+    """No Entra ID login and no blob endpoint: its policy names no IP block at all (pods and DNS only)."""
+    assert _ip_rules(kubernetes_object(aks_dev, "NetworkPolicy", "model-server")["spec"]["egress"]) == set()
 
 
 def test_a_gpu_pool_hosts_the_model_service_and_only_the_model_service():

@@ -85,8 +85,8 @@ def test_no_storage_key_connection_string_or_client_secret_exists_in_any_object_
     assert next(r for r in rendered.of_type("azure-native:storage:StorageAccount")).inputs["allowSharedKeyAccess"] is False
 
 
-def test_the_model_server_runs_as_its_own_identity_too(aks_dev):
+def test_the_model_server_gets_no_azure_credential(aks_dev):
+    """It reads artifacts through the tracking server's proxy: the webhook must not give its pods a token."""
     pod = kubernetes_object(aks_dev, "Deployment", "model-server")["spec"]["template"]
-    assert pod["metadata"]["labels"]["azure.workload.identity/use"] == "true"
-    annotations = kubernetes_object(aks_dev, "ServiceAccount", "model-server")["metadata"]["annotations"]
-    assert annotations == {"azure.workload.identity/client-id": "serving-client-id"}
+    assert "azure.workload.identity/use" not in pod["metadata"]["labels"]
+    assert not kubernetes_object(aks_dev, "ServiceAccount", "model-server")["metadata"].get("annotations")

@@ -155,6 +155,7 @@ main() {
   for name in $COMPONENTS; do
     build_component "$name"
   done
+  bash "$ENGINE_TOOLS_DIR/../helm/build.sh" >/dev/null  # helm for the chart-render test (tests/monitoring)
   report_unavailable_plugins
 }
 

@@ -11,6 +11,19 @@ DASHBOARD_LABEL = "grafana_dashboard"
 DASHBOARD_LABEL_VALUE = "1"
 GRAFANA_USER_KEY = "admin-user"
 GRAFANA_PASSWORD_KEY = "admin-password"
+# The Role this stack gives Grafana's sidecars (read ConfigMaps of the monitoring namespace); the chart's own
+# namespaced Role would also read every Secret there.
+GRAFANA_SIDECAR_ROLE = "grafana-sidecar"
+
+# Requests and limits for the chart's pods, which it leaves unset (starting figures, see docs/monitoring.md).
+OPERATOR_RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
+GRAFANA_RESOURCES = {"requests": {"cpu": "50m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
+SIDECAR_RESOURCES = {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"cpu": "100m", "memory": "128Mi"}}
+KUBE_STATE_METRICS_RESOURCES = {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}}
+NODE_EXPORTER_RESOURCES = {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}}
+# Helm merges these into the subcharts' defaults (which already run as non-root, with a read-only root filesystem).
+NO_PRIVILEGE = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+RUNTIME_DEFAULT_SECCOMP = {"seccompProfile": {"type": "RuntimeDefault"}}
 
 
 def grafana_service_name(release: str) -> str:
@@ -22,9 +35,18 @@ def values(config: MonitoringConfig, grafana_admin_secret: str, storage_class: s
            node_exporter_namespace: str) -> dict[str, Any]:
     return {
         "prometheus": {"prometheusSpec": _prometheus_spec(config, storage_class)},
-        "grafana": _grafana(grafana_admin_secret),
-        # The one component that needs host access, alone in a `privileged` namespace.
-        "prometheus-node-exporter": {"namespaceOverride": node_exporter_namespace},
+        "prometheusOperator": {"resources": OPERATOR_RESOURCES},
+        "grafana": _grafana(grafana_admin_secret, config.namespace),
+        # The one component that needs host access, alone in a `privileged` namespace; it still needs no
+        # capability, no privilege escalation and no unconfined syscalls.
+        "prometheus-node-exporter": {
+            "namespaceOverride": node_exporter_namespace,
+            "resources": NODE_EXPORTER_RESOURCES,
+            "securityContext": RUNTIME_DEFAULT_SECCOMP,
+            "containerSecurityContext": NO_PRIVILEGE,
+        },
+        # Its `secrets` collector would list and watch every Secret of the cluster; no rule or panel uses it.
+        "kube-state-metrics": {"collectorsExclude": ["secrets"], "resources": KUBE_STATE_METRICS_RESOURCES},
     }
 
 
@@ -49,14 +71,22 @@ def _prometheus_spec(config: MonitoringConfig, storage_class: str | None) -> dic
     }
 
 
-def _grafana(admin_secret: str) -> dict[str, Any]:
+def _grafana(admin_secret: str, namespace: str) -> dict[str, Any]:
+    # The sidecars search ConfigMaps of the monitoring namespace only (kube-prometheus-stack's default is ALL),
+    # through this stack's Role instead of the chart's cluster-wide read of every ConfigMap and Secret.
+    own_config_maps = {"searchNamespace": [namespace], "resource": "configmap"}
     return {
         # The password stays in a Secret this stack owns; Helm's release record never holds it.
         "admin": {"existingSecret": admin_secret, "userKey": GRAFANA_USER_KEY, "passwordKey": GRAFANA_PASSWORD_KEY},
         "service": {"type": "ClusterIP"},
         "ingress": {"enabled": False},
-        # No searchNamespace: the sidecar watches only Grafana's own namespace, where the dashboard ConfigMap is,
-        # and a namespaced Role replaces the chart's cluster-wide read of every ConfigMap and Secret.
-        "rbac": {"namespaced": True},
-        "sidecar": {"dashboards": {"enabled": True, "label": DASHBOARD_LABEL, "labelValue": DASHBOARD_LABEL_VALUE}},
+        "rbac": {"namespaced": True, "useExistingRole": GRAFANA_SIDECAR_ROLE},
+        "resources": GRAFANA_RESOURCES,
+        "sidecar": {
+            "dashboards": {"enabled": True, "label": DASHBOARD_LABEL, "labelValue": DASHBOARD_LABEL_VALUE,
+                           **own_config_maps},
+            "datasources": own_config_maps,
+            "resources": SIDECAR_RESOURCES,
+            "securityContext": {"readOnlyRootFilesystem": True},
+        },
     }

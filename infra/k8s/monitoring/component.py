@@ -63,6 +63,7 @@ class Monitoring(pulumi.ComponentResource):
         namespaces = isolation.namespaces(name, cfg.namespace, pulumi.ResourceOptions(parent=self))
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=namespaces)
         isolation.network_policies(name, cfg.namespace, in_ns)
+        sidecar_role = isolation.grafana_sidecar_role(name, cfg.namespace, in_ns)
         password = random.RandomPassword(f"{name}-grafana-admin-password", length=32, special=False,
                                          opts=pulumi.ResourceOptions(parent=self))
         self.grafana_admin_password = pulumi.Output.secret(password.result)
@@ -88,7 +89,7 @@ class Monitoring(pulumi.ComponentResource):
                                 node_exporter_namespace=isolation.node_exporter_namespace(cfg.namespace)),
             max_history=10,
             timeout=900,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*namespaces, admin]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*namespaces, admin, sidecar_role]),
         )
         self.grafana_url = pulumi.Output.concat(
             "http://", chart.grafana_service_name(cfg.release), ".", cfg.namespace, ".svc.cluster.local:80")

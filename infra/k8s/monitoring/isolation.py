@@ -1,5 +1,6 @@
-"""The monitoring install's fences: node-exporter alone in a `privileged` namespace, the rest at `baseline`, and
-ingress to Prometheus, Alertmanager, Grafana and the exporters only from the monitoring namespace itself.
+"""The monitoring install's fences: node-exporter alone in a `privileged` namespace, the rest at `baseline`,
+ingress to Prometheus, Alertmanager, Grafana and the exporters only from the monitoring namespace itself, and
+Grafana's sidecars limited to reading the ConfigMaps of that namespace.
 
 Egress stays open: Prometheus scrapes every namespace, the nodes' kubelets and node-exporter on the host network,
 and the operator and Grafana's sidecar call the API server, whose address differs per cluster.
@@ -11,6 +12,7 @@ import pulumi_kubernetes as k8s
 
 from ..meta import labels, metadata
 from ..network import namespaces_peer
+from .chart import GRAFANA_SIDECAR_ROLE
 
 # The operator's pod label in kube-prometheus-stack (<chart name>-operator) and its webhook port (tls.internalPort).
 OPERATOR_POD = {"app": "kube-prometheus-stack-operator"}
@@ -62,3 +64,13 @@ def network_policies(name: str, namespace: str, opts: pulumi.ResourceOptions) ->
 def _policy(resource_name: str, name: str, namespace: str, spec: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
     k8s.networking.v1.NetworkPolicy(resource_name, metadata=metadata(name, namespace, labels(name, "network-policy")),
                                     spec=spec, opts=opts)
+
+
+def grafana_sidecar_role(name: str, namespace: str, opts: pulumi.ResourceOptions) -> k8s.rbac.v1.Role:
+    """What the dashboard and datasource sidecars need: ConfigMaps of the monitoring namespace, and no Secret."""
+    return k8s.rbac.v1.Role(
+        f"{name}-grafana-sidecar-role",
+        metadata=metadata(GRAFANA_SIDECAR_ROLE, namespace, labels(GRAFANA_SIDECAR_ROLE, "rbac")),
+        rules=[{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}],
+        opts=opts,
+    )

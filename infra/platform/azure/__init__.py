@@ -4,16 +4,13 @@ Everything is declared through one explicit provider for the configured subscrip
 group of the stack: no resource depends on ambient az CLI defaults. Only the submodules in use are imported: the
 SDK's top package loads them lazily, and importing the few we need costs a fraction of a second (docs/azure.md).
 """
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_azure_native import Provider, authorization, resources
 
 from ...config import StackConfig
 from ...config.azure import AzureConfig
-from ...contract import Platform, ServiceAccountRef, Workload, WorkloadAccounts, WorkloadIdentity
+from ...contract import Platform, ServiceAccountRef, Workload, WorkloadAccounts
 from . import naming, roles
 from .cluster import GPU_POOL_LABELS, GPU_TAINT, AksCluster, AksClusterArgs
 from .identity import WorkloadManagedIdentity, WorkloadManagedIdentityArgs
@@ -51,10 +48,10 @@ def azure_platform(config: StackConfig, accounts: WorkloadAccounts) -> Platform:
     stores = MlflowStores("mlflow-stores", MlflowStoresArgs(
         cfg, naming.stack_slug(config.stack, 40), group.name,
         naming.storage_account_name(config.stack, cfg.subscription_id), network), opts=on_azure)
+    # Only MLflow has a cloud identity: the model server loads artifacts through the tracking server's proxy, so it
+    # needs neither a blob role nor a route to Azure's public endpoints.
     tracking = _identity("mlflow", cfg, group, aks, accounts.tracking, roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
                          stores.account.id, on_azure)
-    serving = _identity("serving", cfg, group, aks, accounts.serving, roles.STORAGE_BLOB_DATA_READER,
-                        stores.container.id, on_azure)
     return Platform(
         # Kubernetes objects wait for the user pool (pods need nodes before a rollout can finish) and for the
         # deployer's cluster role (with Azure RBAC nobody may write to the cluster before it).
@@ -63,7 +60,7 @@ def azure_platform(config: StackConfig, accounts: WorkloadAccounts) -> Platform:
         registry=registry.pushes,
         tracking_stores=stores.stores,
         tracking=Workload(identity=tracking.workload_identity, egress=(PUBLIC_HTTPS_EGRESS, stores.database_egress)),
-        serving=_serving_workload(cfg, serving.workload_identity, (PUBLIC_HTTPS_EGRESS,)),
+        serving=_serving_workload(cfg),
         storage_class=config.storage_class or None,
         kubeconfig=aks.kubeconfig,
     )
@@ -76,14 +73,12 @@ def _identity(name: str, cfg: AzureConfig, group: resources.ResourceGroup, aks: 
         oidc_issuer_url=aks.oidc_issuer_url, kubernetes_account=account, role=role, scope=scope), opts=opts)
 
 
-def _serving_workload(cfg: AzureConfig, identity: WorkloadIdentity, egress: Sequence[Mapping[str, Any]]) -> Workload:
+def _serving_workload(cfg: AzureConfig) -> Workload:
     """With a GPU pool, the model service runs there: the pool's label, its taint tolerated, its GPUs requested."""
     if cfg.gpu is None:
-        return Workload(identity=identity, egress=egress)
+        return Workload()
     return Workload(
-        identity=identity,
         node_selector=GPU_POOL_LABELS,
         tolerations=({"key": GPU_TAINT["key"], "operator": "Equal", "value": GPU_TAINT["value"], "effect": GPU_TAINT["effect"]},),
         accelerators={"nvidia.com/gpu": str(cfg.gpu.count)},
-        egress=egress,
     )

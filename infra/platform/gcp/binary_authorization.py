@@ -17,7 +17,7 @@ MONITORING_CHART_IMAGES = (
     "quay.io/prometheus-operator/*",
     "quay.io/kiwigrid/*",
     "registry.k8s.io/kube-state-metrics/*",
-    "registry.k8s.io/ingress-nginx/*",
+    "ghcr.io/jkroepke/kube-webhook-certgen*",  # the admission webhook's certificate Jobs (Helm hooks)
     "docker.io/grafana/*",
 )
 
