@@ -3,12 +3,14 @@ import ipaddress
 import json
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 from infra.config import ConfigError, config_from_values
 from infra.config.azure import AZURE_REGIONS
 from infra.config.keys import KEYS
+from infra.render import PROJECT_DIR
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 AZURE_BAD_VALUES = [
@@ -140,3 +142,10 @@ def test_zones_are_accepted_exactly_when_distinct_and_among_one_two_three(zones)
     else:
         with pytest.raises(ConfigError):
             _load(azureAvailabilityZones=json.dumps(zones))
+
+
+@pytest.mark.parametrize("stack", ["aks-dev", "aks-prod"])
+def test_aks_stack_files_encrypt_their_secrets_with_a_key_vault_key_of_their_own(stack):
+    document = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())
+    assert document["config"]["mlstack:cloud"] == "azure"
+    assert document["secretsprovider"] == f"azurekeyvault://mlstack-{stack}.vault.azure.net/keys/mlstack-{stack}"
