@@ -4,6 +4,7 @@ import ipaddress
 
 import pytest
 import yaml
+from cryptography import x509
 
 from infra.render import MOCK_TENANT_ID, is_secret, unwrapped
 
@@ -301,12 +302,24 @@ def test_the_tracking_server_gets_a_secret_postgres_uri_and_a_wasbs_artifact_des
     string_data = next(r for r in aks_dev.of_type("kubernetes:core/v1:Secret") if r.name == "tracking-secret").inputs["stringData"]
     assert is_secret(string_data) or is_secret(string_data["MLFLOW_BACKEND_STORE_URI"])
     password = unwrapped(aks_dev.of_type(POSTGRES)[0].inputs["administratorLoginPassword"])
-    expected = f"postgresql://mlflow:{password}@mlflow-stores-postgres.postgres.database.azure.com:5432/mlflow?sslmode=require"
+    expected = (f"postgresql://mlflow:{password}@mlflow-stores-postgres.postgres.database.azure.com:5432/mlflow"
+                "?sslmode=verify-full&sslrootcert=/etc/mlflow-auth/database-ca.pem")
     assert unwrapped(string_data)["MLFLOW_BACKEND_STORE_URI"] == expected
     account = only(aks_dev, STORAGE_ACCOUNT)["accountName"]
     command = kubernetes_object(aks_dev, "Deployment", "mlflow")["spec"]["template"]["spec"]["containers"][0]["command"]
     assert command[command.index("--artifacts-destination") + 1] == f"wasbs://mlflow-artifacts@{account}.blob.core.windows.net/"
     assert not [o for o in aks_dev.kubernetes_objects() if o["kind"] == "PersistentVolumeClaim" and o["metadata"]["namespace"] == "mlflow"]
+
+
+def test_the_tracking_server_trusts_exactly_the_root_cas_azure_database_servers_chain_to(aks_dev):
+    string_data = unwrapped(next(r for r in aks_dev.of_type("kubernetes:core/v1:Secret")
+                                 if r.name == "tracking-secret").inputs["stringData"])
+    roots = x509.load_pem_x509_certificates(string_data["database-ca.pem"].encode())
+    assert sorted(root.subject.rfc4514_string() for root in roots) == [
+        "CN=DigiCert Global Root CA,OU=www.digicert.com,O=DigiCert Inc,C=US",
+        "CN=DigiCert Global Root G2,OU=www.digicert.com,O=DigiCert Inc,C=US",
+        "CN=Microsoft RSA Root Certificate Authority 2017,O=Microsoft Corporation,C=US"]
+    assert all(root.subject == root.issuer for root in roots)
 
 
 def _ip_rules(egress: list[dict]) -> set[tuple]:

@@ -3,9 +3,10 @@
 The storage account takes no keys and no anonymous reads: callers authenticate with Entra ID (the tracking server
 through workload identity), and only the node subnet reaches it. The database has no public endpoint at all: it
 lives in a subnet delegated to it, found through a private DNS zone linked to the stack's network, and refuses
-unencrypted connections.
+unencrypted connections; MLflow checks the server's certificate and name against the root CAs Azure's servers chain to.
 """
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +26,9 @@ DATABASE_USER = "mlflow"
 ARTIFACT_CONTAINER = "mlflow-artifacts"
 # Flexible servers in a VNet resolve through a private zone whose name ends with this suffix.
 PRIVATE_ZONE_SUFFIX = ".private.postgres.database.azure.com"
+# Azure rotates the servers' intermediate CAs, never these roots (DigiCert Global Root CA and G2, Microsoft RSA Root
+# 2017), so trusting the roots survives a rotation where pinning an intermediate would not.
+ROOT_CAS = (Path(__file__).parent / "postgres-root-cas.pem").read_text()
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class MlflowStores(pulumi.ComponentResource):
             backend_uri=pulumi.Output.secret(backend_uri),
             artifact_destination=pulumi.Output.concat(
                 "wasbs://", self.container.name, "@", self.account.name, ".blob.core.windows.net/"),
+            database_ca_certificate=ROOT_CAS,
         )
         # The server's address comes from its delegated subnet, which holds nothing else.
         self.database_egress = {"to": [{"ipBlock": {"cidr": DATABASE_RANGE}}],
@@ -143,5 +148,5 @@ def _retention(days: int) -> dict[str, Any]:
 
 
 def postgres_uri(user: str, password: str, host: str, database: str) -> str:
-    # sslmode=require: the server refuses unencrypted connections (require_secure_transport).
-    return f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{POSTGRES_PORT}/{database}?sslmode=require"
+    # verify-full: the server's certificate names its FQDN (*.postgres.database.azure.com), unlike Cloud SQL's.
+    return f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{POSTGRES_PORT}/{database}?sslmode=verify-full"
