@@ -63,6 +63,9 @@ def baked_image(engine, base_image, model_with_extra_requirement, tmp_path_facto
     REPORT["mlstack-serving with a baked model"] = f"{size:.0f} MiB, built in {time.monotonic() - started:.1f}s"
     yield tag
     engine.docker_run("image", "rm", tag, model_tag, check=False)
+    # Docker 20.10's BuildKit let a later plain build reuse this build's cached `COPY --from=model` layer, baking this
+    # model into the plain image (docs/image.md); the builder cache goes with the model, so no later build sees it.
+    engine.docker_run("builder", "prune", "--all", "--force", timeout_s=600)
 
 
 @pytest.fixture(scope="module")
