@@ -16,6 +16,14 @@ import requests
 
 REPO = Path(__file__).resolve().parents[1]
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+# wrk posts the JSON body in the file named by {body}, read once when the script loads.
+POST_SCRIPT = """
+local file = io.open("{body}", "rb")
+wrk.method = "POST"
+wrk.body = file:read("*a")
+file:close()
+wrk.headers["Content-Type"] = "application/json"
+"""
 
 
 @dataclass

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness import REPO, LoadResult, Server, cores, ensure_wrk, post, run_wrk
+from harness import POST_SCRIPT, REPO, LoadResult, Server, cores, ensure_wrk, post, run_wrk
 
 sys.path.append(str(REPO))
 from examples.model_kinds import KINDS, register
@@ -25,13 +25,6 @@ OURS, MLFLOW = "ours", "mlflow"
 SCENARIOS = [(1, 64), (100, 16)]  # (rows per request, connections)
 # Custom pyfuncs are batched only when told; these two answer row by row (see tests/serving/test_serving_model_kinds).
 OUR_FLAGS = {"frame_pyfunc": ["--batching"], "params_pyfunc": ["--batching"]}
-LUA = """
-local file = io.open("{body}", "rb")
-wrk.method = "POST"
-wrk.body = file:read("*a")
-file:close()
-wrk.headers["Content-Type"] = "application/json"
-"""
 
 
 def server_commands(kind: str, model_uri: str) -> dict[str, list[str]]:
@@ -51,7 +44,7 @@ def write_bodies(kind: str, work: Path) -> dict[int, Path]:
         body = work / f"{kind}-{rows}.json"
         body.write_text(json.dumps({"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}))
         scripts[rows] = work / f"{kind}-{rows}.lua"
-        scripts[rows].write_text(LUA.format(body=body))
+        scripts[rows].write_text(POST_SCRIPT.format(body=body))
     return scripts
 
 

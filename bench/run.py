@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlserver_peer
-from harness import REPO, InProcessModel, KeepAliveClient, LoadResult, Server, cores, ensure_wrk, post, run_wrk
+from harness import POST_SCRIPT, REPO, InProcessModel, KeepAliveClient, LoadResult, Server, cores, ensure_wrk, post, run_wrk
 
 sys.path.insert(0, str(REPO / "examples"))
 from train_and_register import make_churn_frame, train_and_register
@@ -48,13 +48,6 @@ SCALING_CONNECTIONS, SCALING_PAIRS = 64, 2
 READY_PATHS = {MLFLOW: "/ping", MLSERVER: mlserver_peer.READY_PATH, OURS: "/ready", OURS_2_WORKERS: "/ready"}
 LONE_ROUNDS = 2000
 LONE_WARM_UP_ROUNDS = 50
-LUA = """
-local file = io.open("{body}", "rb")
-wrk.method = "POST"
-wrk.body = file:read("*a")
-file:close()
-wrk.headers["Content-Type"] = "application/json"
-"""
 
 
 @dataclass(frozen=True)
@@ -318,7 +311,7 @@ def write_bodies(work: Path) -> tuple[dict[tuple[str, int], bytes], dict[tuple[s
     for (protocol, rows), body in bodies.items():
         (work / f"body-{protocol}-{rows}.json").write_bytes(body)
         scripts[protocol, rows] = work / f"post-{protocol}-{rows}.lua"
-        scripts[protocol, rows].write_text(LUA.format(body=work / f"body-{protocol}-{rows}.json"))
+        scripts[protocol, rows].write_text(POST_SCRIPT.format(body=work / f"body-{protocol}-{rows}.json"))
     return bodies, scripts
 
 
