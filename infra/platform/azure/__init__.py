@@ -11,6 +11,7 @@ from pulumi_azure_native import Provider, authorization, resources
 from ...config import StackConfig
 from ...config.azure import AzureConfig
 from ...contract import Platform, ServiceAccountRef, Workload, WorkloadAccounts
+from ..naming import stack_slug
 from . import naming, roles
 from .cluster import GPU_POOL_LABELS, GPU_TAINT, AksCluster, AksClusterArgs
 from .identity import WorkloadManagedIdentity, WorkloadManagedIdentityArgs
@@ -46,7 +47,7 @@ def azure_platform(config: StackConfig, accounts: WorkloadAccounts) -> Platform:
         kubelet_object_id=aks.kubelet_object_id, deployer_object_id=deployer.object_id,
         deployer_principal_type=cfg.deployer_principal_type, tenant_id=deployer.tenant_id), opts=on_azure)
     stores = MlflowStores("mlflow-stores", MlflowStoresArgs(
-        cfg, naming.stack_slug(config.stack, 40), group.name,
+        cfg, stack_slug(config.stack, 40), group.name,
         naming.storage_account_name(config.stack, cfg.subscription_id), network), opts=on_azure)
     # Only MLflow has a cloud identity: the model server loads artifacts through the tracking server's proxy, so it
     # needs neither a blob role nor a route to Azure's public endpoints.

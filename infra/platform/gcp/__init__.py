@@ -11,12 +11,13 @@ import pulumi_kubernetes as k8s
 from ...config import StackConfig
 from ...config.model import GcpConfig
 from ...contract import Platform, ServiceAccountRef, Workload, WorkloadAccounts
+from ..naming import stack_slug
 from .apis import ProjectApis, ProjectApisArgs
 from .binary_authorization import BinaryAuthorizationArgs, BinaryAuthorizationPolicy
 from .cluster import GPU_POOL_LABELS, GPU_TAINT, METADATA_SERVER_EGRESS, GkeCluster, GkeClusterArgs, workload_pool
 from .identity import WorkloadServiceAccount, WorkloadServiceAccountArgs
 from .kms import SecretsKey, SecretsKeyArgs
-from .naming import repository_id, service_account_id, stack_slug
+from .naming import repository_id, service_account_id
 from .network import PRIVATE_GOOGLE_APIS_RANGE, Network, NetworkArgs
 from .registry import ArtifactRegistry, ArtifactRegistryArgs
 from .stores import MlflowStores, MlflowStoresArgs
