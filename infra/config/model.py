@@ -261,6 +261,11 @@ class StackConfig:
         """The stack installs kube-prometheus-stack and builds images, so it mirrors the chart's into its registry."""
         return self.image.build and self.monitoring.mode == MONITORING_INSTALL
 
+    @property
+    def runs_upstream_chart_images(self) -> bool:
+        """The stack installs kube-prometheus-stack but builds no images: the chart runs upstream's, by tag."""
+        return not self.image.build and self.monitoring.mode == MONITORING_INSTALL
+
 
 _MODEL_URI_FORMS = "models:/<name>@<alias>, models:/<name>/<version> or runs:/<32-hex run id>/<path>"
 
