@@ -23,7 +23,9 @@ OPERATOR_RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {
 GRAFANA_RESOURCES = {"requests": {"cpu": "50m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
 SIDECAR_RESOURCES = {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"cpu": "100m", "memory": "128Mi"}}
 KUBE_STATE_METRICS_RESOURCES = {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}}
+WEBHOOK_JOB_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}}
 NODE_EXPORTER_RESOURCES = {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}}
+NOBODY = 65534
 # Helm merges these into the subcharts' defaults (which already run as non-root, with a read-only root filesystem).
 NO_PRIVILEGE = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
 RUNTIME_DEFAULT_SECCOMP = {"seccompProfile": {"type": "RuntimeDefault"}}
@@ -79,7 +81,13 @@ def _values(config: MonitoringConfig, grafana_admin_secret: str, storage_class: 
             node_exporter_namespace: str) -> dict[str, Any]:
     return {
         "prometheus": {"prometheusSpec": _prometheus_spec(config, storage_class)},
-        "prometheusOperator": {"resources": OPERATOR_RESOURCES},
+        "prometheusOperator": {
+            "resources": OPERATOR_RESOURCES,
+            # The admission webhook's certificate Jobs (Helm hooks): bounded, and as the unprivileged high UID the
+            # operator runs as instead of upstream's 2000, which may belong to a host user.
+            "admissionWebhooks": {"patch": {"resources": WEBHOOK_JOB_RESOURCES,
+                                            "securityContext": {"runAsUser": NOBODY, "runAsGroup": NOBODY}}},
+        },
         "grafana": _grafana(grafana_admin_secret, config.namespace),
         # The one component that needs host access, alone in a `privileged` namespace; it still needs no
         # capability, no privilege escalation and no unconfined syscalls.
