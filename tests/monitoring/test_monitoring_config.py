@@ -2,6 +2,7 @@
 import pytest
 
 from infra.config import ConfigError, config_from_values
+from infra.config.chart_images import CHART_IMAGES
 
 
 def test_defaults_install_a_pinned_chart_with_bounded_prometheus():
@@ -24,3 +25,15 @@ def test_a_bad_monitoring_value_fails_with_one_line_naming_the_key(key, value):
     assert raised.value.key == key
     assert str(raised.value).startswith(f"mlstack:{key} = {value!r} is not allowed: ")
     assert "\n" not in str(raised.value)
+
+
+def test_a_chart_version_whose_images_the_stack_does_not_know_is_refused_naming_the_known_ones():
+    """Without its row in the image table the chart's images could not be mirrored."""
+    with pytest.raises(ConfigError) as raised:
+        config_from_values("test", {"monitoringChartVersion": "88.5.4"})
+    assert str(raised.value) == ("mlstack:monitoringChartVersion = '88.5.4' is not allowed: a kube-prometheus-stack "
+                                 "version whose images infra/config/chart_images.py lists: 88.5.3")
+
+
+def test_the_default_chart_version_has_a_row_in_the_image_table():
+    assert config_from_values("test", {}).monitoring.chart_version in CHART_IMAGES
