@@ -2,7 +2,6 @@
 import pytest
 
 from infra.config import ConfigError, config_from_values
-from infra.config.chart_images import CHART_IMAGES
 
 
 def test_defaults_install_a_pinned_chart_with_bounded_prometheus():
@@ -33,7 +32,3 @@ def test_a_chart_version_whose_images_the_stack_does_not_know_is_refused_naming_
         config_from_values("test", {"monitoringChartVersion": "88.5.4"})
     assert str(raised.value) == ("mlstack:monitoringChartVersion = '88.5.4' is not allowed: a kube-prometheus-stack "
                                  "version whose images infra/config/chart_images.py lists: 88.5.3")
-
-
-def test_the_default_chart_version_has_a_row_in_the_image_table():
-    assert config_from_values("test", {}).monitoring.chart_version in CHART_IMAGES
