@@ -47,6 +47,20 @@ class Registry:
 
 
 @dataclass(frozen=True)
+class MirroredImage:
+    """An upstream image as pushed to the stack's registry: `<registry>/<repository>:<tag>`, run by its digest."""
+
+    registry: pulumi.Input[str]  # the Registry's address
+    repository: str  # the path inside the registry
+    tag: str  # the upstream tag, kept so the reference still says which release it is
+    digest: pulumi.Output[str]  # sha256:<hex> of the pushed image
+
+    @property
+    def digest_hex(self) -> pulumi.Output[str]:
+        return self.digest.apply(lambda digest: digest.removeprefix("sha256:"))
+
+
+@dataclass(frozen=True)
 class WorkloadIdentity:
     """How a Kubernetes service account becomes a cloud identity: annotations on it, labels on its pods."""
 

@@ -48,6 +48,15 @@ SERVING = ImageSource(PROJECT_DIR / "serving")
 TRACKING = ImageSource(PROJECT_DIR / "tracking")
 
 
+def push_credentials(registry: Registry) -> list["docker_build.RegistryArgs"]:
+    """The registry's login for BuildKit's push, or none where the registry takes pushes without one (local)."""
+    import pulumi_docker_build as docker_build
+
+    if registry.password is None:
+        return []
+    return [docker_build.RegistryArgs(address=registry.address, username=registry.username, password=registry.password)]
+
+
 @dataclass(frozen=True)
 class ContainerImageArgs:
     source: ImageSource
@@ -77,10 +86,6 @@ class ContainerImage(pulumi.ComponentResource):
         # Imported here: a stack that takes prebuilt images never pays for the SDK's import (docs/engine.md).
         import pulumi_docker_build as docker_build
 
-        credentials = []
-        if registry.password is not None:
-            credentials.append(docker_build.RegistryArgs(
-                address=registry.address, username=registry.username, password=registry.password))
         return docker_build.Image(
             f"{name}-build",
             context=docker_build.BuildContextArgs(location=str(PROJECT_DIR)),
@@ -89,7 +94,7 @@ class ContainerImage(pulumi.ComponentResource):
             build_args={"BASE_IMAGE": cfg.base} if cfg.base else None,
             tags=[pulumi.Output.concat(repository, ":", source.tag())],
             push=True,
-            registries=credentials,
+            registries=push_credentials(registry),
             cache_from=[docker_build.CacheFromArgs(registry=docker_build.CacheFromRegistryArgs(
                 ref=pulumi.Output.concat(repository, ":buildcache")))],
             cache_to=[docker_build.CacheToArgs(registry=docker_build.CacheToRegistryArgs(

@@ -42,6 +42,7 @@ class Declared:
     inputs: dict[str, Any]  # secrets still wrapped: see is_secret / masked
     dependencies: list[str] = field(default_factory=list)  # URNs it waits for (depends_on and inputs' resources)
     protect: bool = False  # `pulumi destroy` and replacements refuse to delete it
+    outputs: dict[str, Any] = field(default_factory=dict)  # what the mocks computed for it, as a provider would
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                 urn=response.urn, type=request.type, name=request.name, parent=request.parent,
                 custom=bool(request.custom), inputs=rpc.deserialize_properties(request.object),
                 dependencies=list(request.dependencies), protect=bool(request.protect),
+                outputs=dict(self.resources[response.urn].state) if response.urn in self.resources else {},
             ))
         return response
 

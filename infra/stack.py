@@ -8,12 +8,17 @@ from dataclasses import replace
 import pulumi
 
 from .config import StackConfig
-from .contract import WorkloadAccounts
+from .config.chart_images import CHART_IMAGES
+from .contract import MirroredImage, Registry, WorkloadAccounts
 from .image import SERVING, TRACKING, ContainerImage, ContainerImageArgs
+from .image_mirror import ImageMirror, ImageMirrorArgs
 from .k8s.model_service import ModelService, ModelServiceArgs
 from .k8s.monitoring import Monitoring, MonitoringArgs
 from .k8s.tracking_server import TrackingServer, TrackingServerArgs
 from .platform import build_platform
+
+# Where the monitoring chart's images go in the stack's registry: <registry>/kube-prometheus-stack/<upstream path>.
+MONITORING_MIRROR_PREFIX = "kube-prometheus-stack"
 
 
 def workload_accounts(config: StackConfig) -> WorkloadAccounts:
@@ -67,6 +72,7 @@ def build_stack(config: StackConfig) -> dict[str, pulumi.Input[object]]:
             model_workload=service.workload_name,
             tracking=tracking.scrape_target,
             storage_class=platform.storage_class,
+            chart_images=_mirrored_chart_images(config, platform.registry),
         ), opts=k8s_opts)
         if monitoring.grafana_url is not None and monitoring.grafana_admin_password is not None:
             outputs["grafanaUrl"] = monitoring.grafana_url
@@ -74,3 +80,12 @@ def build_stack(config: StackConfig) -> dict[str, pulumi.Input[object]]:
     if platform.kubeconfig is not None:
         outputs["kubeconfig"] = platform.kubeconfig
     return outputs
+
+
+def _mirrored_chart_images(config: StackConfig, registry: Registry) -> dict[str, MirroredImage] | None:
+    """kube-prometheus-stack's images in the stack's registry, when the stack builds images (else upstream's, by tag)."""
+    if not config.mirrors_monitoring_chart:
+        return None
+    mirror = ImageMirror("monitoring-images", ImageMirrorArgs(
+        upstream=CHART_IMAGES[config.monitoring.chart_version], registry=registry, prefix=MONITORING_MIRROR_PREFIX))
+    return mirror.images

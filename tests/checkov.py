@@ -36,3 +36,10 @@ def accepted(path: Path, section: str, directories: tuple[str, ...]) -> set[tupl
     listed = yaml.safe_load(path.read_text())[section] or {}
     return {(check, resource, directory) for check, resources in listed.items()
             for resource in resources for directory in directories}
+
+
+def accepted_by_directory(path: Path, section: str) -> set[tuple[str, str, str]]:
+    """The entries of a section keyed first by directory (directory -> check id -> object -> reason)."""
+    listed = yaml.safe_load(path.read_text()).get(section) or {}
+    return {(check, resource, directory) for directory, checks in listed.items()
+            for check, resources in checks.items() for resource in resources}

@@ -162,7 +162,9 @@ KEYS: tuple[Key, ...] = (
        "the cluster) or none."),
     _k("monitoringNamespace", "string", "monitoring",
        "Namespace of Prometheus and Grafana; may always reach the model and tracking servers."),
-    _k("monitoringChartVersion", "string", "88.5.3", "kube-prometheus-stack Helm chart version (x.y.z)."),
+    _k("monitoringChartVersion", "string", "88.5.3",
+       "kube-prometheus-stack Helm chart version; only one whose images infra/config/chart_images.py lists "
+       "(the stack mirrors them)."),
     _k("monitoringRelease", "string", "kube-prometheus-stack",
        "Helm release name of kube-prometheus-stack (installed here, or the existing one): its Prometheus "
        "selects ServiceMonitors and rules by the `release` label."),

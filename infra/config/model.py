@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from .azure import AzureConfig, azure_config
+from .chart_images import CHART_IMAGES
 from .errors import ConfigError
 from .quantity import parse_quantity
 from .reader import DNS_LABEL, Reader
@@ -33,7 +34,8 @@ GKE_LOCATIONS = ("zonal", "regional")
 GKE_RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE")
 SERVICE_TYPES = ("ClusterIP", "LoadBalancer")
 CANARY_SPLITS = ("replicas", "gateway")
-MONITORING_MODES = ("kube-prometheus-stack", "existing-operator", "none")
+MONITORING_INSTALL = "kube-prometheus-stack"
+MONITORING_MODES = (MONITORING_INSTALL, "existing-operator", "none")
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ def monitoring_config(reader: Reader) -> MonitoringConfig:
     return MonitoringConfig(
         mode=reader.string("monitoring", choices=MONITORING_MODES),
         namespace=reader.dns_label("monitoringNamespace"),
-        chart_version=reader.string("monitoringChartVersion", pattern=_VERSION, allowed="a chart version x.y.z"),
+        chart_version=_chart_version(reader),
         release=reader.string("monitoringRelease", pattern=_RELEASE,
                               allowed="a Helm release name (lower-case letters, digits, '-'; at most 53)"),
         retention=reader.string("prometheusRetention", pattern=_DURATION, allowed="a Prometheus duration such as 12h, 15d or 8w"),
@@ -140,6 +142,15 @@ def monitoring_config(reader: Reader) -> MonitoringConfig:
         error_ratio_objective_percent=reader.integer("errorRatioObjectivePercent", 1, 100),
         expect_traffic=reader.boolean("expectTraffic"),
     )
+
+
+def _chart_version(reader: Reader) -> str:
+    """Only a version whose images the stack knows, so that every image the chart runs can be mirrored."""
+    version = reader.string("monitoringChartVersion")
+    if version not in CHART_IMAGES:
+        raise ConfigError("monitoringChartVersion", version, "a kube-prometheus-stack version whose images "
+                          f"infra/config/chart_images.py lists: {', '.join(CHART_IMAGES)}")
+    return version
 
 
 @dataclass(frozen=True)
@@ -244,6 +255,16 @@ class StackConfig:
     monitoring: MonitoringConfig
     gcp: GcpConfig
     azure: AzureConfig
+
+    @property
+    def mirrors_monitoring_chart(self) -> bool:
+        """The stack installs kube-prometheus-stack and builds images, so it mirrors the chart's into its registry."""
+        return self.image.build and self.monitoring.mode == MONITORING_INSTALL
+
+    @property
+    def runs_upstream_chart_images(self) -> bool:
+        """The stack installs kube-prometheus-stack but builds no images: the chart runs upstream's, by tag."""
+        return not self.image.build and self.monitoring.mode == MONITORING_INSTALL
 
 
 _MODEL_URI_FORMS = "models:/<name>@<alias>, models:/<name>/<version> or runs:/<32-hex run id>/<path>"

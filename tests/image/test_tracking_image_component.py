@@ -24,8 +24,9 @@ def tracking_container(rendered) -> dict:
 
 
 def builds_by_dockerfile(rendered) -> dict[str, dict]:
+    """The builds of the project's Dockerfiles (the monitoring chart's mirror builds have inline ones)."""
     return {build["dockerfile"]["location"]: build
-            for build in (unwrapped(b.inputs) for b in rendered.of_type(IMAGE_TYPE))}
+            for build in (unwrapped(b.inputs) for b in rendered.of_type(IMAGE_TYPE)) if "location" in build["dockerfile"]}
 
 
 def test_local_stack_builds_tracking_dockerfile_from_the_project_root_beside_the_serving_image():

@@ -3,6 +3,7 @@ chart fixture (tests/monitoring/chart_fixture: the chart itself cannot be downlo
 with the Helm values each stack's program passes, then checkov over them, then the stack's intent checked on them:
 Grafana reads no Secret and nothing outside the monitoring namespace, node-exporter alone has host access,
 everything else meets Pod Security `restricted`, and the NetworkPolicies' selectors match the chart's pods."""
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,19 +11,28 @@ from pathlib import Path
 import pytest
 import yaml
 
+from infra.config.chart_images import CHART_IMAGES
+from infra.config.keys import KEYS_BY_NAME
 from infra.k8s.monitoring import isolation
-from infra.platform.gcp.binary_authorization import MONITORING_CHART_IMAGES
-from infra.render import PROJECT_DIR, run_program, stack_config, unwrapped
+from infra.render import PROJECT_DIR, Rendered, run_program, stack_config, unwrapped
+from infra.stack import MONITORING_MIRROR_PREFIX
 
-from ..checkov import accepted, failed_checks, run_checkov
+from ..checkov import accepted, accepted_by_directory, failed_checks, run_checkov
 
 pytestmark = pytest.mark.engine  # the engine tier's build makes helm
 
 STACKS = ("local", "dev", "prod", "aks-dev", "aks-prod")
+# A stack that builds no images cannot mirror the chart's: the local stack file with a prebuilt serving image.
+UNMIRRORED = "local-prebuilt"
+PREBUILT_SERVING = "registry.example.com/team/mlstack-serving@sha256:" + "1" * 64
+RENDERS = {**{stack: (stack, {}) for stack in STACKS},
+           UNMIRRORED: ("local", {"imageBuild": "false", "image": PREBUILT_SERVING})}
+IMAGE_BUILD = "docker-build:index:Image"
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 FIXTURE = Path(__file__).parent / "chart_fixture" / "kube-prometheus-stack"
 CHECKOV_LIST = Path(__file__).parent / "chart-checkov.yaml"
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
-POD_KINDS = ("Deployment", "DaemonSet", "StatefulSet")
+POD_KINDS = ("Deployment", "DaemonSet", "StatefulSet", "Job")
 SECRET_READ = {"get", "list", "watch", "*"}
 
 
@@ -32,6 +42,7 @@ class StackChart:
     namespace: str  # the release's, i.e. mlstack:monitoringNamespace
     objects: list[dict]  # what `helm template` renders from the chart with the stack's values
     stack_objects: list[dict]  # the stack's own Kubernetes objects (namespaces, NetworkPolicies, ...)
+    program: Rendered  # everything the program declared
 
     def of_kind(self, kind: str) -> list[dict]:
         return [o for o in self.objects if o["kind"] == kind]
@@ -47,25 +58,26 @@ def _helm() -> str:
                           check=True, timeout=1800).stdout.strip()
 
 
-def _render(stack: str, helm: str, values_dir: Path) -> StackChart:
-    rendered = run_program(stack, stack_config(stack))
+def _render(name: str, helm: str, values_dir: Path) -> StackChart:
+    stack, overrides = RENDERS[name]
+    rendered = run_program(stack, stack_config(stack, overrides))
     (release,) = [unwrapped(r.inputs) for r in rendered.resources if r.type == RELEASE_TYPE]
     fixture_version = yaml.safe_load((FIXTURE / "Chart.yaml").read_text())["version"]
     assert release["version"] == fixture_version, "the fixture stands for another chart version than the stack's pin"
-    values = values_dir / f"{stack}.values.yaml"
+    values = values_dir / f"{name}.values.yaml"
     values.write_text(yaml.safe_dump(release["values"]))
     completed = subprocess.run([helm, "template", release["name"], str(FIXTURE), "--namespace", release["namespace"],
                                 "--values", str(values)], capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
     objects = [o for o in yaml.safe_load_all(completed.stdout) if o]
-    return StackChart(stack, release["namespace"], objects, rendered.kubernetes_objects())
+    return StackChart(name, release["namespace"], objects, rendered.kubernetes_objects(), rendered)
 
 
 @pytest.fixture(scope="module")
 def charts(tmp_path_factory) -> dict[str, StackChart]:
     helm = _helm()
     values_dir = tmp_path_factory.mktemp("values")
-    return {stack: _render(stack, helm, values_dir) for stack in STACKS}
+    return {name: _render(name, helm, values_dir) for name in RENDERS}
 
 
 @pytest.fixture(scope="module")
@@ -110,16 +122,25 @@ def test_helm_renders_every_component_of_the_chart_for_every_stack(charts):
         assert len(chart.of_kind("Deployment")) == 3  # operator, Grafana, kube-state-metrics
 
 
+def _listed(section: str) -> set[tuple[str, str, str]]:
+    return accepted(CHECKOV_LIST, section, tuple(RENDERS))
+
+
 def test_checkov_passes_the_charts_objects_except_the_listed_skips_and_open_findings(checkov_report):
     summary = checkov_report["summary"]
-    assert summary["parsing_errors"] == 0 and summary["resource_count"] >= 20 * len(STACKS)
-    unexpected = failed_checks(checkov_report) - accepted(CHECKOV_LIST, "skips", STACKS) - accepted(CHECKOV_LIST, "open", STACKS)
+    assert summary["parsing_errors"] == 0 and summary["resource_count"] >= 20 * len(RENDERS)
+    unexpected = (failed_checks(checkov_report) - _listed("skips") - _listed("open")
+                  - accepted_by_directory(CHECKOV_LIST, "unmirrored"))
     assert unexpected == set(), "\n".join(f"{stack}: {check} on {resource}" for check, resource, stack in sorted(unexpected))
 
 
-def test_every_open_chart_finding_still_fails_until_fixed(checkov_report):
-    fixed = accepted(CHECKOV_LIST, "open", STACKS) - failed_checks(checkov_report)
-    assert fixed == set(), f"fixed, remove from tests/monitoring/chart-checkov.yaml's open list: {sorted(fixed)}"
+def test_every_open_or_unmirrored_chart_finding_still_fails_until_fixed(checkov_report):
+    fixed = (_listed("open") | accepted_by_directory(CHECKOV_LIST, "unmirrored")) - failed_checks(checkov_report)
+    assert fixed == set(), f"fixed, remove from tests/monitoring/chart-checkov.yaml: {sorted(fixed)}"
+
+
+def test_only_a_stack_that_cannot_mirror_is_accepted_by_tag():
+    assert {stack for _, _, stack in accepted_by_directory(CHECKOV_LIST, "unmirrored")} == {UNMIRRORED}
 
 
 def test_grafana_and_its_sidecars_read_no_secret_and_nothing_outside_the_monitoring_namespace(charts):
@@ -220,14 +241,14 @@ def test_grafana_stays_inside_the_cluster_and_takes_its_admin_password_from_the_
 
 
 def _images_the_chart_runs(chart: StackChart) -> set[str]:
-    """Every image repository of the rendered pods, plus those the fixture's values name for pods it does not render
-    (Prometheus and Alertmanager, made by the operator; the config reloader; the webhook's certificate Jobs)."""
-    rendered = {c["image"] for kind in POD_KINDS for w in chart.of_kind(kind) for c in _containers(_pod_spec(w))}
-    values = yaml.safe_load((FIXTURE / "values.yaml").read_text())
-    operator = values["prometheusOperator"]
-    declared = [values["prometheus"]["prometheusSpec"]["image"], values["alertmanager"]["alertmanagerSpec"]["image"],
-                operator["prometheusConfigReloader"]["image"], operator["admissionWebhooks"]["patch"]["image"]]
-    return {image.split("@")[0].rsplit(":", 1)[0] for image in rendered} | {f"{i['registry']}/{i['repository']}" for i in declared}
+    """Every image reference the chart's objects run: the containers of its pods and Jobs, the Prometheus and
+    Alertmanager the operator makes pods of, and the config-reloader sidecar the operator adds to them."""
+    pods = [w for kind in POD_KINDS for w in chart.of_kind(kind)]
+    images = {c["image"] for pod in pods for c in _containers(_pod_spec(pod))}
+    images |= {o["spec"]["image"] for kind in ("Prometheus", "Alertmanager") for o in chart.of_kind(kind)}
+    images |= {arg.split("=", 1)[1] for pod in pods for c in _containers(_pod_spec(pod)) for arg in c.get("args", [])
+               if arg.startswith("--prometheus-config-reloader=")}
+    return images
 
 
 def _admitted(repository: str, pattern: str) -> bool:
@@ -239,8 +260,48 @@ def _admitted(repository: str, pattern: str) -> bool:
     return repository == pattern
 
 
-def test_binary_authorization_on_gke_admits_every_image_the_chart_runs(charts):
-    for chart in charts.values():
-        refused = {image for image in _images_the_chart_runs(chart)
-                   if not any(_admitted(image, pattern) for pattern in MONITORING_CHART_IMAGES)}
-        assert refused == set(), f"{chart.stack}: add to MONITORING_CHART_IMAGES or the chart cannot start on GKE prod"
+def _mirror_pushes(chart: StackChart) -> set[str]:
+    """What the image mirror pushed, as <pushed tag>@<digest the build reported>."""
+    builds = [b for b in chart.program.of_type(IMAGE_BUILD) if "inline" in unwrapped(b.inputs)["dockerfile"]]
+    return {f"{unwrapped(b.inputs)['tags'][0]}@{b.outputs['digest']}" for b in builds}
+
+
+def _registry(chart: StackChart) -> str:
+    """The stack's registry, read from its own serving image (<registry>/<imageRepository>@sha256:...)."""
+    serving = chart.program.outputs["image"].value
+    return serving.split("/" + KEYS_BY_NAME["imageRepository"].default + "@")[0]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_image_the_chart_runs_is_the_stacks_mirror_by_digest(charts, stack):
+    chart = charts[stack]
+    mirror = f"{_registry(chart)}/{MONITORING_MIRROR_PREFIX}/"
+    images = _images_the_chart_runs(chart)
+    assert len(images) == len(CHART_IMAGES[KEYS_BY_NAME["monitoringChartVersion"].default])
+    not_mirrored = {image for image in images if not (image.startswith(mirror) and DIGEST.search(image))}
+    assert not_mirrored == set(), f"{stack}: not {mirror}...@sha256:"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_chart_image_is_exactly_a_tag_the_mirror_pushed_with_the_digest_its_build_reported(charts, stack):
+    """No digest comes from anywhere but the push, and the mirror pushes nothing the chart does not run."""
+    chart = charts[stack]
+    assert _images_the_chart_runs(chart) == _mirror_pushes(chart)
+
+
+def test_the_prod_binary_authorization_policy_admits_every_image_the_chart_runs(charts):
+    chart = charts["prod"]
+    (policy,) = [unwrapped(p.inputs) for p in chart.program.of_type("gcp:binaryauthorization/policy:Policy")]
+    patterns = [p["namePattern"] for p in policy["admissionWhitelistPatterns"]]
+    refused = {image for image in _images_the_chart_runs(chart)
+               if not any(_admitted(image.split("@")[0].rsplit(":", 1)[0], pattern) for pattern in patterns)}
+    assert refused == set()
+
+
+def test_a_stack_that_builds_no_images_runs_the_tables_upstream_images_by_tag(charts):
+    """Without a mirror the chart's own defaults run: they are the table's images, which also checks the table
+    against the fixture's (upstream's) values and appVersions."""
+    chart = charts[UNMIRRORED]
+    upstream = {image.ref for image in CHART_IMAGES[KEYS_BY_NAME["monitoringChartVersion"].default].values()}
+    assert _images_the_chart_runs(chart) == upstream
+    assert not _mirror_pushes(chart)

@@ -29,10 +29,9 @@ def test_release_pins_the_kube_prometheus_stack_chart_from_its_repository(instal
 
 def test_prometheus_retention_storage_and_resources_come_from_config():
     rendered = render_local(prometheusRetention="30d", prometheusStorageSize="50Gi", storageClass="fast-ssd",
-                            prometheusCpuRequest="300m", prometheusMemoryLimit="3Gi", monitoringChartVersion="88.0.0")
+                            prometheusCpuRequest="300m", prometheusMemoryLimit="3Gi")
     release = release_values(rendered)
     spec = release["values"]["prometheus"]["prometheusSpec"]
-    assert release["version"] == "88.0.0"
     assert spec["retention"] == "30d"
     claim = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
     assert claim["resources"]["requests"]["storage"] == "50Gi"

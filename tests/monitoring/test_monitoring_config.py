@@ -24,3 +24,11 @@ def test_a_bad_monitoring_value_fails_with_one_line_naming_the_key(key, value):
     assert raised.value.key == key
     assert str(raised.value).startswith(f"mlstack:{key} = {value!r} is not allowed: ")
     assert "\n" not in str(raised.value)
+
+
+def test_a_chart_version_whose_images_the_stack_does_not_know_is_refused_naming_the_known_ones():
+    """Without its row in the image table the chart's images could not be mirrored."""
+    with pytest.raises(ConfigError) as raised:
+        config_from_values("test", {"monitoringChartVersion": "88.5.4"})
+    assert str(raised.value) == ("mlstack:monitoringChartVersion = '88.5.4' is not allowed: a kube-prometheus-stack "
+                                 "version whose images infra/config/chart_images.py lists: 88.5.3")

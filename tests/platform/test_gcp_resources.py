@@ -4,6 +4,7 @@ import ipaddress
 import pytest
 import yaml
 
+from infra.platform.gcp.binary_authorization import MONITORING_CHART_UPSTREAMS
 from infra.render import is_secret, unwrapped
 
 from .conftest import (
@@ -20,6 +21,7 @@ from .conftest import (
     only,
     plain,
     render,
+    render_platform,
 )
 
 STACKS = ("dev", "prod")
@@ -126,13 +128,22 @@ def test_only_the_configured_networks_reach_the_control_plane_of_dev_and_prod(st
     assert [b["cidrBlock"] for b in blocks] == ["203.0.113.0/24"]
 
 
-def test_the_enforced_binary_authorization_policy_admits_only_the_stacks_registry_and_the_chart_images(dev, prod):
+def test_the_enforced_binary_authorization_policy_admits_only_the_stacks_registry(dev, prod):
+    """The monitoring chart's images are mirrored there (infra/image_mirror.py), so nothing else need run."""
     assert not dev.of_type("gcp:binaryauthorization/policy:Policy")
     (policy,) = [plain(p) for p in prod.of_type("gcp:binaryauthorization/policy:Policy")]
     assert policy["defaultAdmissionRule"] == {"evaluationMode": "ALWAYS_DENY", "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG"}
     patterns = [p["namePattern"] for p in policy["admissionWhitelistPatterns"]]
-    assert patterns[0] == "europe-west1-docker.pkg.dev/my-mlstack-prod/mlstack-prod/**"
-    assert all(not p.startswith("*") and p.count("/") >= 2 for p in patterns)
+    assert patterns == ["europe-west1-docker.pkg.dev/my-mlstack-prod/mlstack-prod/**"]
+
+
+def test_a_stack_that_builds_no_images_also_admits_the_monitoring_charts_upstream_repositories():
+    prebuilt = render_platform("prod", imageBuild="false", image="europe-west1-docker.pkg.dev/my-mlstack-prod/mlstack-prod/"
+                            "mlstack-serving@sha256:" + "0" * 64)
+    (policy,) = [plain(p) for p in prebuilt.of_type("gcp:binaryauthorization/policy:Policy")]
+    patterns = [p["namePattern"] for p in policy["admissionWhitelistPatterns"]]
+    assert patterns == ["europe-west1-docker.pkg.dev/my-mlstack-prod/mlstack-prod/**", *MONITORING_CHART_UPSTREAMS]
+    assert all(not p.startswith("*") and p.count("/") >= 1 for p in MONITORING_CHART_UPSTREAMS)
 
 
 @pytest.mark.parametrize("stack", STACKS)

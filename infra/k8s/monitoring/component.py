@@ -1,5 +1,6 @@
 """Monitoring: kube-prometheus-stack (or an existing Prometheus Operator) plus this stack's monitoring objects."""
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,6 +9,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from ...config.model import MonitoringConfig
+from ...contract import MirroredImage
 from ..endpoints import ScrapeTarget
 from ..meta import labels, metadata
 from . import chart, dashboard, isolation, rules
@@ -27,6 +29,8 @@ class MonitoringArgs:
     model_workload: str  # the Deployment and HorizontalPodAutoscaler name
     tracking: ScrapeTarget
     storage_class: str | None = None
+    # The chart's images as mirrored into the stack's registry (infra/image_mirror.py); None runs upstream's, by tag.
+    chart_images: Mapping[str, MirroredImage] | None = None
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -86,7 +90,8 @@ class Monitoring(pulumi.ComponentResource):
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.REPOSITORY),
             namespace=cfg.namespace,
             values=chart.values(cfg, GRAFANA_ADMIN_SECRET, args.storage_class,
-                                node_exporter_namespace=isolation.node_exporter_namespace(cfg.namespace)),
+                                node_exporter_namespace=isolation.node_exporter_namespace(cfg.namespace),
+                                mirrored=args.chart_images),
             max_history=10,
             timeout=900,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*namespaces, admin, sidecar_role]),

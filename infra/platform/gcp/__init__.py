@@ -13,7 +13,7 @@ from ...config.model import GcpConfig
 from ...contract import Platform, ServiceAccountRef, Workload, WorkloadAccounts
 from ..naming import stack_slug
 from .apis import ProjectApis, ProjectApisArgs
-from .binary_authorization import BinaryAuthorizationArgs, BinaryAuthorizationPolicy
+from .binary_authorization import MONITORING_CHART_UPSTREAMS, BinaryAuthorizationArgs, BinaryAuthorizationPolicy
 from .cluster import GPU_POOL_LABELS, GPU_TAINT, METADATA_SERVER_EGRESS, GkeCluster, GkeClusterArgs, workload_pool
 from .identity import WorkloadServiceAccount, WorkloadServiceAccountArgs
 from .kms import SecretsKey, SecretsKeyArgs
@@ -39,7 +39,8 @@ def gcp_platform(config: StackConfig, accounts: WorkloadAccounts) -> Platform:
         cfg.project, cfg.region, repository_id(config.stack), gke.node_account.email), opts=on_gcp)
     if cfg.binary_authorization:
         BinaryAuthorizationPolicy("binary-authorization", BinaryAuthorizationArgs(
-            cfg.project, registry.registry.address), opts=on_gcp)
+            cfg.project, registry.registry.address,
+            MONITORING_CHART_UPSTREAMS if config.runs_upstream_chart_images else ()), opts=on_gcp)
     stores = MlflowStores("mlflow-stores", MlflowStoresArgs(cfg, network), opts=on_gcp)
     # Only the tracking server calls Google APIs (the bucket). The model server reads artifacts through it, so it
     # gets no Google identity and no route to the metadata server or Google APIs.

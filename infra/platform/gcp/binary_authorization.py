@@ -1,9 +1,12 @@
 """The project's Binary Authorization policy, declared where the cluster enforces it: deny every image except the
-stack's own registry repository and the monitoring chart's upstream images.
+stack's own registry repository.
 
 Without it, an enforcing cluster evaluates the project's default policy, which admits everything. GKE's own system
-images are admitted by Google's global policy (global_policy_evaluation_mode). Attestations (images signed by CI)
-would be stronger than an allowlist; they need an attestor and a signing step in CI, which this stack does not run.
+images are admitted by Google's global policy (global_policy_evaluation_mode). The monitoring chart's images come
+from that repository too (mirrored, infra/image_mirror.py), except on a stack that builds no images
+(`imageBuild: false`): there the chart's upstream repositories are admitted as well, or the chart could not start.
+Attestations (images signed by CI) would be stronger than an allowlist; they need an attestor and a signing step in
+CI, which this stack does not run.
 """
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,8 +14,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-# The upstream images kube-prometheus-stack deploys; review them with every chart version bump.
-MONITORING_CHART_IMAGES = (
+# The upstream repositories of kube-prometheus-stack's images (infra/config/chart_images.py), admitted only where
+# the stack runs them unmirrored; review them with every chart version bump.
+MONITORING_CHART_UPSTREAMS = (
     "quay.io/prometheus/*",
     "quay.io/prometheus-operator/*",
     "quay.io/kiwigrid/*",
@@ -26,7 +30,7 @@ MONITORING_CHART_IMAGES = (
 class BinaryAuthorizationArgs:
     project: str
     registry_address: pulumi.Input[str]  # <region>-docker.pkg.dev/<project>/<repository>
-    extra_patterns: Sequence[str] = MONITORING_CHART_IMAGES
+    extra_patterns: Sequence[str] = ()  # admitted besides the stack's registry
 
 
 class BinaryAuthorizationPolicy(pulumi.ComponentResource):
@@ -39,7 +43,7 @@ class BinaryAuthorizationPolicy(pulumi.ComponentResource):
         self.policy = gcp.binaryauthorization.Policy(
             name,
             project=args.project,
-            description="mlstack: only the stack's registry and the monitoring chart's images run",
+            description="mlstack: only the stack's registry runs (and, unmirrored, the monitoring chart's upstream images)",
             global_policy_evaluation_mode="ENABLE",
             admission_whitelist_patterns=allowed,
             default_admission_rule={"evaluation_mode": "ALWAYS_DENY", "enforcement_mode": "ENFORCED_BLOCK_AND_AUDIT_LOG"},

@@ -10,8 +10,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "grafana.sidecar" -}}
 {{- $root := index . 0 }}{{ $kind := index . 1 }}{{ $cfg := index . 2 }}{{ $folder := index . 3 }}
 - name: grafana-sc-{{ $kind }}
-  image: "{{ $root.Values.sidecar.image.registry }}/{{ $root.Values.sidecar.image.repository }}:{{ $root.Values.sidecar.image.tag }}"
-  imagePullPolicy: IfNotPresent
+  {{- $image := $root.Values.sidecar.image }}
+  {{- if $image.sha }}
+  image: "{{ $image.registry }}/{{ $image.repository }}:{{ $image.tag }}@sha256:{{ $image.sha }}"
+  {{- else }}
+  image: "{{ $image.registry }}/{{ $image.repository }}:{{ $image.tag }}"
+  {{- end }}
+  imagePullPolicy: {{ $root.Values.sidecar.imagePullPolicy }}
   env:
     - {name: METHOD, value: WATCH}
     - {name: LABEL, value: {{ $cfg.label | quote }}}
