@@ -25,7 +25,7 @@ if [[ ! -f $HELM_DIR/.complete ]]; then
     for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
       ldflags+=" -X $pkg.k8sVersionMajor=$HELM_KUBE_MAJOR -X $pkg.k8sVersionMinor=$HELM_KUBE_MINOR"
     done
-    GOBIN=$HELM_DIR/bin nice -n 10 go install -p "${ENGINE_BUILD_JOBS:-2}" -trimpath -ldflags "$ldflags" \
+    GOBIN=$HELM_DIR/bin nice -n "${ENGINE_BUILD_NICE:-10}" go install -p "${ENGINE_BUILD_JOBS:-2}" -trimpath -ldflags "$ldflags" \
       "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
     touch "$HELM_DIR/.complete"
     printf '[helm-build] built helm %s in %ss -> %s\n' "$HELM_VERSION" "$(($(date +%s) - started))" "$HELM_DIR/bin" >&2
