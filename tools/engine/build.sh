@@ -3,7 +3,8 @@
 # Idempotent: a component whose directory holds a .complete stamp is skipped. Go's module and
 # build caches are reused between runs, so a rebuild after a version bump only compiles what changed.
 # Environment: MLSTACK_ENGINE_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/mlstack/engine),
-# ENGINE_BUILD_JOBS (go build -p, default 2), ENGINE_COMPONENTS (default: all buildable ones).
+# ENGINE_BUILD_JOBS (go build -p, default 2), ENGINE_BUILD_NICE (default 10: a build in the background yields to
+# interactive work), ENGINE_COMPONENTS (default: all buildable ones).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/paths.sh"
 
@@ -42,7 +43,7 @@ localize_replaces() {
 go_build() {
   local src=$1 out=$2 pkg=$3 ldflags=$4 started
   started=$(date +%s)
-  (cd "$src" && nice -n 10 go build -mod=mod -p "$JOBS" -trimpath -ldflags "-s -w $ldflags" -o "$out" "$pkg")
+  (cd "$src" && nice -n "${ENGINE_BUILD_NICE:-10}" go build -mod=mod -p "$JOBS" -trimpath -ldflags "-s -w $ldflags" -o "$out" "$pkg")
   local seconds=$(($(date +%s) - started))
   log "built $(basename "$out") in ${seconds}s"
   printf '%s\t%s\t%s\t%ss\n' "$(date -u +%FT%TZ)" "$(basename "$out")" "$(basename "$(dirname "$(dirname "$out")")")" "$seconds" >>"$TIMES_LOG"
@@ -99,7 +100,7 @@ build_kubernetes_provider() {
   unpack_module github.com/pulumi/pulumi-kubernetes/provider/v4 "$PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION" "$src"
   localize_replaces "$src" "$PULUMI_KUBERNETES_PROVIDER_VERSION"
   started=$(date +%s)
-  (cd "$src/cmd/pulumi-resource-kubernetes" && VERSION=$version nice -n 10 go run -mod=mod -p "$JOBS" ./generate.go)
+  (cd "$src/cmd/pulumi-resource-kubernetes" && VERSION=$version nice -n "${ENGINE_BUILD_NICE:-10}" go run -mod=mod -p "$JOBS" ./generate.go)
   log "generated the provider schema in $(($(date +%s) - started))s"
   go_build "$src" "$KUBERNETES_PROVIDER_DIR/bin/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes \
     "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$version"
