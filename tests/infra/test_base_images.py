@@ -13,6 +13,7 @@ REPLACEABLE_BASE = "BASE_IMAGE"  # what tests/image/conftest.py and infra/image.
 FROM = re.compile(r"^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?\s*$", re.I | re.M)
 ARG = re.compile(r"^ARG\s+(\w+)(?:=(\S+))?\s*$", re.M)
 VARIABLE = re.compile(r"^\$\{?(\w+)\}?$")
+REFERENCE = re.compile(r"\$\{?(\w+)\}?")
 
 
 def _dockerfiles() -> list[Path]:
@@ -21,20 +22,22 @@ def _dockerfiles() -> list[Path]:
 
 
 def unpinned_bases(text: str) -> list[str]:
-    """Each FROM whose image is neither digest-pinned, an earlier stage, scratch, the pinned BASE_IMAGE argument, nor
-    an argument that defaults to scratch."""
+    """Each FROM whose image is neither digest-pinned, an earlier stage (also when named through arguments with their
+    defaults, as the serving image picks the stage its venv is finished from), scratch, the pinned BASE_IMAGE
+    argument, nor an argument that defaults to scratch."""
     first_from = FROM.search(text)
     global_args = dict(ARG.findall(text[: first_from.start()] if first_from else text))
     stages: set[str] = set()
     refused = []
     for image, stage in FROM.findall(text):
-        variable = VARIABLE.match(image)
-        if variable:
+        if REFERENCE.sub(lambda reference: global_args.get(reference[1], ""), image).lower() in stages:
+            pass  # an earlier stage, named directly or through arguments' defaults
+        elif variable := VARIABLE.match(image):
             name = variable[1]
             default = global_args.get(name, "")
             if default != "scratch" and (name != REPLACEABLE_BASE or not DIGEST.match(default)):
                 refused.append(f"FROM {image} (default {global_args.get(name) or 'none'})")
-        elif image != "scratch" and image.lower() not in stages and not DIGEST.match(image):
+        elif image != "scratch" and not DIGEST.match(image):
             refused.append(f"FROM {image}")
         if stage:
             stages.add(stage.lower())
@@ -66,6 +69,8 @@ def test_serving_and_tracking_default_to_the_same_base():
     (f"ARG BASE_IMAGE=python:3.11-slim@sha256:{'b' * 64}\nFROM ${{BASE_IMAGE}} AS build\nFROM ${{BASE_IMAGE}}\n", []),
     ("ARG MODEL_IMAGE=scratch\nFROM ${MODEL_IMAGE} AS model\n", []),
     ("ARG MODEL_IMAGE\nFROM ${MODEL_IMAGE} AS model\n", ["FROM ${MODEL_IMAGE} (default none)"]),
+    (f"ARG SOURCE=a\nFROM python@sha256:{'c' * 64} AS venv-a\nFROM venv-${{SOURCE}}\n", []),
+    (f"ARG SOURCE=b\nFROM python@sha256:{'c' * 64} AS venv-a\nFROM venv-${{SOURCE}}\n", ["FROM venv-${SOURCE}"]),
 ])
 def test_the_check_refuses_tags_short_digests_and_other_arguments(text, refused):
     assert unpinned_bases(text) == refused
