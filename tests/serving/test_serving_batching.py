@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from serving import batching
 from serving.batching import Batcher
 from serving.model import Job
 from serving.tabular import TabularInput
@@ -98,6 +99,44 @@ def test_requests_that_arrive_during_a_lone_requests_call_go_in_together_behind_
 
     assert asyncio.run(scenario()) == [1, 2, 3, 4]
     assert calls == [1, 3]
+
+
+def test_the_clients_of_a_batch_coming_back_go_in_together_not_the_first_alone(monkeypatch):
+    # Windows wide enough that a slow machine's scheduling cannot decide the test.
+    monkeypatch.setattr(batching, "RETURN_WINDOW_S", 5.0)
+    monkeypatch.setattr(batching, "QUIET_GAP_S", 1.0)
+    calls = []
+    release = threading.Event()
+
+    def run_batch(jobs):
+        calls.append(len(jobs))
+        release.wait(10)
+        return [job.rows for job in jobs]
+
+    def job(rows: int) -> Job:
+        return Job(TabularInput({"x": [1.0] * rows}, rows), rows)
+
+    async def scenario():
+        batcher = Batcher(run_batch, limit=64, max_wait_s=0, stall_after_s=30, observe_batch=lambda size: None)
+        batcher.start()
+        await asyncio.sleep(0)
+        lone = batcher.submit(job(1))
+        while not calls:
+            await asyncio.sleep(0.001)
+        first_round = [batcher.submit(job(1)) for _ in range(3)]
+        release.set()
+        await asyncio.gather(lone, *first_round)
+        await asyncio.sleep(0.002)  # the batcher has parked by now, as on a server writing the answers
+        second_round = []
+        for _ in range(3):  # the three clients come back one loop turn apart, as their answers are written
+            second_round.append(batcher.submit(job(2)))
+            await asyncio.sleep(0)
+        answers = await asyncio.gather(*second_round)
+        await batcher.stop()
+        return answers
+
+    assert asyncio.run(scenario()) == [2, 2, 2]
+    assert calls == [1, 3, 3]
 
 
 @pytest.fixture(scope="module")
