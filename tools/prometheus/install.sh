@@ -19,6 +19,7 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   chmod 755 /usr/sbin/policy-rc.d
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 fi
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+# .ci/run's other lane may be installing its own packages: wait for dpkg's lock instead of failing on it.
+apt-get -o DPkg::Lock::Timeout=600 update -qq
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends prometheus >/dev/null
 prometheus --version 2>&1 | head -1
