@@ -21,6 +21,28 @@ def batch_totals(server) -> tuple[float, float]:
     return samples[("mlstack_batch_size_sum", ())], samples[("mlstack_batch_size_count", ())]
 
 
+class HeldModel:
+    """A model whose calls record their batch sizes and block until released, so requests can queue behind one."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+        self.release = threading.Event()
+
+    def __call__(self, jobs):
+        self.calls.append(len(jobs))
+        self.release.wait(10)
+        return [job.rows for job in jobs]
+
+    def batcher(self) -> Batcher:
+        batcher = Batcher(self, limit=64, max_wait_s=0, stall_after_s=30, observe_batch=lambda size: None)
+        batcher.start()
+        return batcher
+
+
+def rows_job(rows: int) -> Job:
+    return Job(TabularInput({"x": [1.0] * rows}, rows), rows)
+
+
 def predict_each_row_concurrently(server, rows: list[dict], connections: int = 16) -> list:
     def one(row):
         response = requests.post(f"{server.url}/invocations", json={"dataframe_records": [row]}, timeout=60)
@@ -73,70 +95,51 @@ def test_a_bad_request_in_a_batch_fails_alone(faulty_server):
 
 
 def test_requests_that_arrive_during_a_lone_requests_call_go_in_together_behind_it():
-    calls, release = [], threading.Event()
-
-    def run_batch(jobs):
-        calls.append(len(jobs))
-        release.wait(10)
-        return [job.rows for job in jobs]
-
-    def job(rows: int) -> Job:
-        return Job(TabularInput({"x": [1.0] * rows}, rows), rows)
+    model = HeldModel()
 
     async def scenario():
-        batcher = Batcher(run_batch, limit=64, max_wait_s=0, stall_after_s=30, observe_batch=lambda size: None)
-        batcher.start()
+        batcher = model.batcher()
         await asyncio.sleep(0)  # the batcher parks, waiting for requests
-        lone = batcher.submit(job(1))
-        while not calls:  # the lone request is in the model
+        lone = batcher.submit(rows_job(1))
+        while not model.calls:  # the lone request is in the model
             await asyncio.sleep(0.001)
-        followers = [batcher.submit(job(rows)) for rows in (2, 3, 4)]
+        followers = [batcher.submit(rows_job(rows)) for rows in (2, 3, 4)]
         await asyncio.sleep(0.05)
-        release.set()
+        model.release.set()
         answers = await asyncio.gather(lone, *followers)
         await batcher.stop()
         return answers
 
     assert asyncio.run(scenario()) == [1, 2, 3, 4]
-    assert calls == [1, 3]
+    assert model.calls == [1, 3]
 
 
 def test_the_clients_of_a_batch_coming_back_go_in_together_not_the_first_alone(monkeypatch):
     # Windows wide enough that a slow machine's scheduling cannot decide the test.
     monkeypatch.setattr(batching, "RETURN_WINDOW_S", 5.0)
     monkeypatch.setattr(batching, "QUIET_GAP_S", 1.0)
-    calls = []
-    release = threading.Event()
-
-    def run_batch(jobs):
-        calls.append(len(jobs))
-        release.wait(10)
-        return [job.rows for job in jobs]
-
-    def job(rows: int) -> Job:
-        return Job(TabularInput({"x": [1.0] * rows}, rows), rows)
+    model = HeldModel()
 
     async def scenario():
-        batcher = Batcher(run_batch, limit=64, max_wait_s=0, stall_after_s=30, observe_batch=lambda size: None)
-        batcher.start()
+        batcher = model.batcher()
         await asyncio.sleep(0)
-        lone = batcher.submit(job(1))
-        while not calls:
+        lone = batcher.submit(rows_job(1))
+        while not model.calls:
             await asyncio.sleep(0.001)
-        first_round = [batcher.submit(job(1)) for _ in range(3)]
-        release.set()
+        first_round = [batcher.submit(rows_job(1)) for _ in range(3)]
+        model.release.set()
         await asyncio.gather(lone, *first_round)
         await asyncio.sleep(0.002)  # the batcher has parked by now, as on a server writing the answers
         second_round = []
         for _ in range(3):  # the three clients come back one loop turn apart, as their answers are written
-            second_round.append(batcher.submit(job(2)))
+            second_round.append(batcher.submit(rows_job(2)))
             await asyncio.sleep(0)
         answers = await asyncio.gather(*second_round)
         await batcher.stop()
         return answers
 
     assert asyncio.run(scenario()) == [2, 2, 2]
-    assert calls == [1, 3, 3]
+    assert model.calls == [1, 3, 3]
 
 
 @pytest.fixture(scope="module")
