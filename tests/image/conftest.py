@@ -64,12 +64,18 @@ def ca_bundle_secret() -> list[str]:
     return ["--secret", f"id=pip-ca,src={bundle}"] if os.path.isfile(bundle) else []
 
 
+def build_on_base(engine: Engine, base_image: str, source: ImageSource, tag: str, *build_args: str) -> None:
+    """source's Dockerfile built on the local base from the project root, with pip's CA and any other build args."""
+    engine.docker_run("build", "--network=host", *ca_bundle_secret(), "--build-arg", f"BASE_IMAGE={base_image}",
+                      *(flag for arg in build_args for flag in ("--build-arg", arg)),
+                      "--file", str(source.dockerfile), "--tag", tag, str(PROJECT_DIR), timeout_s=BUILD_TIMEOUT_S)
+
+
 def pushed_and_pulled_back(engine: Engine, base_image: str, source: ImageSource, repository: str) -> PushedImage:
     """source built on the local base, pushed, deleted locally and pulled back by digest; timings in the report."""
     tag = f"{engine.registry}/{repository}:{source.tag()}"
     started = time.monotonic()
-    engine.docker_run("build", "--network=host", *ca_bundle_secret(), "--build-arg", f"BASE_IMAGE={base_image}",
-                      "--file", str(source.dockerfile), "--tag", tag, str(PROJECT_DIR), timeout_s=BUILD_TIMEOUT_S)
+    build_on_base(engine, base_image, source, tag)
     build_seconds = time.monotonic() - started
     started = time.monotonic()
     engine.docker_run("push", tag, timeout_s=600)

@@ -5,10 +5,10 @@ import time
 import pytest
 import requests
 
-from infra.image import PROJECT_DIR, SERVING
+from infra.image import SERVING
 from tests.processes import free_port
 
-from .conftest import BUILD_TIMEOUT_S, READY_TIMEOUT_S, SERVING_UID, STARTED_CONTAINERS, ca_bundle_secret, readable_by_everyone
+from .conftest import READY_TIMEOUT_S, SERVING_UID, STARTED_CONTAINERS, build_on_base, readable_by_everyone
 from .harness import MIB, REPORT, Container
 
 pytestmark = pytest.mark.image
@@ -56,10 +56,8 @@ def baked_image(engine, base_image, model_with_extra_requirement, tmp_path_facto
     model_tag, tag = "mlstack-test-model:transliterate", "mlstack-serving-baked:test"
     engine.docker_run("build", "--file", str(holder), "--tag", model_tag, str(model_with_extra_requirement))
     started = time.monotonic()
-    engine.docker_run("build", "--network=host", *ca_bundle_secret(), "--build-arg", f"BASE_IMAGE={base_image}",
-                      "--build-arg", "MODEL_SOURCE=baked", "--build-arg", f"MODEL_IMAGE={model_tag}",
-                      "--build-arg", "BAKED_MODEL_URI=/opt/model",
-                      "--file", str(SERVING.dockerfile), "--tag", tag, str(PROJECT_DIR), timeout_s=BUILD_TIMEOUT_S)
+    build_on_base(engine, base_image, SERVING, tag,
+                  "MODEL_SOURCE=baked", f"MODEL_IMAGE={model_tag}", "BAKED_MODEL_URI=/opt/model")
     size = int(engine.output("image", "inspect", "--format", "{{.Size}}", tag)) / MIB
     REPORT["mlstack-serving with a baked model"] = f"{size:.0f} MiB, built in {time.monotonic() - started:.1f}s"
     yield tag
@@ -113,8 +111,7 @@ def test_a_plain_build_after_the_baked_one_is_the_plain_image_again(engine, base
     """The builder cache now holds the baked build's model steps; a plain build must take none of them (Docker 20.10's
     BuildKit once reused the model layer when both variants shared the step that copies the model)."""
     tag = "mlstack-serving-plain-again:test"
-    engine.docker_run("build", "--network=host", *ca_bundle_secret(), "--build-arg", f"BASE_IMAGE={base_image}",
-                      "--file", str(SERVING.dockerfile), "--tag", tag, str(PROJECT_DIR), timeout_s=BUILD_TIMEOUT_S)
+    build_on_base(engine, base_image, SERVING, tag)
     try:
         rebuilt_id = engine.output("image", "inspect", "--format", "{{.Id}}", tag)
         has_model = engine.docker_run("run", "--rm", "--network", "none", "--entrypoint", "test", tag,
