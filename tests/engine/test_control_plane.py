@@ -4,7 +4,7 @@ import json
 import pytest
 import yaml
 
-pytestmark = pytest.mark.engine
+pytestmark = pytest.mark.cluster
 
 RESTRICTED_LABELS = {"pod-security.kubernetes.io/enforce": "restricted"}
 

@@ -13,7 +13,7 @@ import yaml
 
 from infra.render import run_program, stack_config
 
-pytestmark = pytest.mark.engine
+pytestmark = pytest.mark.cluster
 
 IMAGE = "localhost:5000/mlstack-serving@sha256:" + "ab" * 32
 # The image build and the internet Helm chart cannot run here; the stack's own switches turn them off.

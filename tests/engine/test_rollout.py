@@ -14,7 +14,7 @@ import yaml
 
 from infra.render import run_program, stack_config
 
-pytestmark = pytest.mark.engine
+pytestmark = pytest.mark.cluster
 
 NAMESPACE = "rollout"  # apart from the namespaces other engine tests apply the local stack to
 IMAGE = "localhost:5000/mlstack-serving@sha256:" + "cd" * 32
