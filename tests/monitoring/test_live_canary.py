@@ -151,7 +151,10 @@ def test_per_track_rules_show_the_canary_failing_and_slow_and_the_stable_version
     ratio = by_track(prometheus, f"{rules.TRACK_ERROR_RATIO}{{{scope}}}", lambda v: v["stable"] == 0 and v["canary"] == 1)
     assert ratio == {"stable": 0.0, "canary": 1.0}
     p99 = by_track(prometheus, f'{rules.TRACK_LATENCY}{{{scope}, quantile="0.99"}}', lambda v: v["canary"] >= 0.9)
-    assert p99["canary"] >= float(REQUEST_TIMEOUT_S) * 0.9 > 10 * p99["stable"]
+    # Slow as the canary latency alert means it, and the stable version nowhere near the deadline; not a fixed
+    # factor between them: on a loaded CI machine the stable p99 alone varies tenfold.
+    assert p99["canary"] >= float(REQUEST_TIMEOUT_S) * 0.9, p99
+    assert p99["canary"] > rules.CANARY_LATENCY_FACTOR * p99["stable"] and p99["stable"] < float(REQUEST_TIMEOUT_S) / 2, p99
     requests_per_second = by_track(prometheus, f"{rules.TRACK_REQUESTS}{{{scope}}}", lambda v: min(v.values()) > 0)
     assert min(requests_per_second.values()) > 0, requests_per_second
 
