@@ -8,7 +8,6 @@ cd "$(dirname "$0")/.."
 # .ci/run sets MLSTACK_SETUP_DONE once it has run setup, so the tiers it runs side by side do not repeat it.
 [ "${MLSTACK_SETUP_DONE:-}" = 1 ] || bash tools/setup.sh
 pytest=(.venv/bin/python -m pytest)
-CONTROL_PLANE="kubernetes etcd kwok" # tools/engine/build.sh's components that the cluster tier needs
 
 run_tier() {
   case "$1" in
@@ -16,7 +15,8 @@ run_tier() {
                && "$(bash tools/cached-venv.sh policy-venv policy/requirements-test.txt policy/constraints.txt)" -m pytest policy/tests ;;
     image) bash tools/image/setup.sh && "${pytest[@]}" -m image ;;
     prometheus) bash tools/prometheus/install.sh && "${pytest[@]}" -m prometheus ;;
-    cluster) ENGINE_COMPONENTS="$CONTROL_PLANE" bash tools/engine/build.sh && "${pytest[@]}" -m cluster ;;
+    cluster) (source tools/engine/paths.sh && ENGINE_COMPONENTS=$ENGINE_CONTROL_PLANE bash tools/engine/build.sh) \
+               && "${pytest[@]}" -m cluster ;;
     engine) bash tools/engine/build.sh && "${pytest[@]}" -m engine ;;
     fuzz) "${pytest[@]}" -m fuzz ;;
     *) echo "unknown tier: $1 (default, image, prometheus, cluster, engine, fuzz, all)" >&2; return 2 ;;

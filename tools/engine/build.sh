@@ -13,7 +13,7 @@ export PATH=$PATH:/usr/local/go/bin
 # GOWORK=off: k8s.io/kubernetes ships a go.work naming its staging directories, absent from the zip.
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOWORK=off
 JOBS=${ENGINE_BUILD_JOBS:-2}
-COMPONENTS=${ENGINE_COMPONENTS:-"kubernetes etcd kwok pulumi kubernetes-provider"}
+COMPONENTS=${ENGINE_COMPONENTS:-"$ENGINE_CONTROL_PLANE pulumi kubernetes-provider"}
 TIMES_LOG=$ENGINE_CACHE/build-times.log
 
 log() { printf '[engine-build %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }

@@ -9,3 +9,5 @@ ETCD_DIR=$ENGINE_CACHE/etcd-$ETCD_VERSION
 KWOK_DIR=$ENGINE_CACHE/kwok-$KWOK_VERSION
 PULUMI_DIR=$ENGINE_CACHE/pulumi-$PULUMI_CLI_VERSION
 KUBERNETES_PROVIDER_DIR=$ENGINE_CACHE/pulumi-resource-kubernetes-$PULUMI_KUBERNETES_PROVIDER_VERSION
+# build.sh's components that the control plane alone needs (the cluster tier); the Pulumi half is the rest.
+ENGINE_CONTROL_PLANE="kubernetes etcd kwok"
