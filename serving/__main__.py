@@ -9,6 +9,7 @@ import sys
 import tempfile
 from typing import TYPE_CHECKING
 
+from serving.preload import import_skops_first
 from serving.settings import Settings, parse_settings
 
 if TYPE_CHECKING:  # imported once the process environment is set (see _prepare_process_environment)
@@ -85,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     scratch = tempfile.mkdtemp(prefix="mlstack-serving-")
     try:
         _prepare_process_environment(settings, scratch)
+        if settings.workers == 1:  # this process loads the model too; with more, each worker does
+            import_skops_first()
         return _serve(settings, _fetch(settings, scratch))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -15,6 +15,7 @@ from serving.http import json_response
 from serving.limits import Intake, MemoryBudget
 from serving.observability import Handler, InstrumentedRoute
 from serving.predictor import Predictor
+from serving.preload import import_skops_first
 from serving.protocols.mlflow_scoring import invocations_handler
 from serving.protocols.open_inference import open_inference_routes
 from serving.routing import JsonRoute, not_found
@@ -104,4 +105,5 @@ def create_app(settings: Settings, source: ModelSource) -> ExactPaths:
 
 def app_from_environment() -> ExactPaths:
     """uvicorn's factory in each worker process."""
+    import_skops_first()
     return create_app(*import_runtime())

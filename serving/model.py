@@ -1,6 +1,7 @@
 """The loaded model and what runs on the model thread: one call per batch, results split per request."""
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,8 +40,11 @@ class ServedModel:
 
         started = time.perf_counter()
         threadpool_limits(limits=numeric_threads)
-        self.pyfunc = mlflow.pyfunc.load_model(local_path)
+        # MLflow's own check of the model's requirements lists the files of every installed distribution, which
+        # was two thirds of the load here; serving.requirements_check compares them before the load instead.
+        self.pyfunc = mlflow.pyfunc.load_model(local_path, suppress_warnings=True)
         self.metadata = self.pyfunc.metadata
+        _warn_on_other_python(self.metadata.flavors.get("python_function", {}).get("python_version"))
         self.input_schema = self.metadata.get_input_schema()
         self.tabular = TabularSchema.from_mlflow(self.input_schema)
         self.flavor = self.metadata.flavors.get("python_function", {}).get("loader_module", "")
@@ -111,6 +115,13 @@ class ServedModel:
             return _jsonable(predictions)
         except Exception as error:  # the model's failure becomes this request's answer
             return from_model_exception(error)
+
+
+def _warn_on_other_python(logged: str | None) -> None:
+    """The one warning of MLflow's load that suppress_warnings silences and requirements_check does not cover."""
+    running = ".".join(map(str, sys.version_info[:2]))
+    if logged and ".".join(logged.split(".")[:2]) != running:
+        log.warning("the model was logged with Python %s and is served with Python %s", logged, running)
 
 
 def _split(predictions: Any, rows: list[int]) -> list[Any]:

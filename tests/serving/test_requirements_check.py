@@ -1,4 +1,6 @@
-"""The server's check of a model's requirements.txt against what the image has installed."""
+"""The server's check of a model's requirements.txt and Python version against what the image has installed."""
+import logging
+import sys
 from importlib import metadata
 
 from serving.requirements_check import check_requirements
@@ -28,3 +30,15 @@ def test_a_package_nothing_provides_is_missing(tmp_path, monkeypatch):
     (tmp_path / "requirements.txt").write_text("mlflow==3.17.2\nlightgbm==4.6.0  # a flavor\n")
     monkeypatch.setattr(metadata, "version", _only_skinny_installed({"mlflow-skinny": "3.17.2"}))
     assert check_requirements(str(tmp_path)) == (["lightgbm==4.6.0"], [])
+
+
+def test_a_model_logged_with_another_python_is_served_with_a_warning(caplog):
+    from serving.model import _warn_on_other_python
+
+    with caplog.at_level(logging.WARNING, logger="serving"):
+        _warn_on_other_python("2.7.18")
+        _warn_on_other_python(".".join(map(str, sys.version_info[:3])))
+        _warn_on_other_python(None)
+    running = ".".join(map(str, sys.version_info[:2]))
+    assert [record.getMessage() for record in caplog.records] == [
+        f"the model was logged with Python 2.7.18 and is served with Python {running}"]
