@@ -90,18 +90,30 @@ class TabularSchema:
     def column_index(self) -> pd.Index:
         return pd.Index(self.names)
 
+    @cached_property
+    def name_list(self) -> list[str]:
+        return list(self.names)
+
     def check(self, columns: dict[str, list[Any]]) -> TabularInput:
         missing = [name for name in self.names if name not in columns]
         if missing:
             extra = [name for name in columns if name not in self.names]
             raise invalid_input(f"Model is missing inputs {missing}. Note that there were extra inputs: {extra}.")
-        picked = {name: columns[name] for name in self.names}
-        lengths = {len(values) for values in picked.values()}
+        picked = [columns[name] for name in self.names]
+        lengths = {len(values) for values in picked}
         if len(lengths) != 1:
             raise invalid_input(f"All columns must have the same number of rows; got lengths {sorted(lengths)}.")
-        for name, kind, bounds in zip(self.names, self.kinds, self.bounds, strict=True):
-            _check_values(name, kind, bounds, picked[name])
-        return TabularInput(picked, lengths.pop())
+        return self._checked(picked, lengths.pop())
+
+    def _checked(self, columns: list[list[Any]], rows: int) -> TabularInput:
+        """The columns, one per schema name in its order, once every value fits its column."""
+        for name, kind, bounds, values in zip(self.names, self.kinds, self.bounds, columns, strict=True):
+            # The value types are collected in C; a closer look per value only when one is not plainly right.
+            if not set(map(type, values)) <= kind.plain_types:
+                _check_values(name, kind, bounds, values)
+            if bounds is not None and values:
+                _check_bounds(name, kind, bounds, values)
+        return TabularInput(dict(zip(self.names, columns, strict=True)), rows)
 
     def from_records(self, records: list[Any]) -> TabularInput:
         if not all(type(record) is dict for record in records):
@@ -113,12 +125,16 @@ class TabularSchema:
         return self.check(columns)
 
     def from_split(self, column_names: list[Any], data: list[Any]) -> TabularInput:
-        if len(set(column_names)) != len(column_names):
+        in_schema_order = column_names == self.name_list  # the usual request: no names to match up
+        if not in_schema_order and len(set(column_names)) != len(column_names):
             raise bad_request(f"Column names must be unique; got {column_names}.")
-        if not all(type(row) is list and len(row) == len(column_names) for row in data):
-            raise invalid_input(f"Every row of 'data' must be a list of {len(column_names)} values, one per column.")
+        width = len(column_names)
+        if not all(type(row) is list and len(row) == width for row in data):
+            raise invalid_input(f"Every row of 'data' must be a list of {width} values, one per column.")
         # Transposed by zip in C: a comprehension per column cost 100-row requests a Python loop per value.
         columns = [list(column) for column in zip(*data, strict=True)] if data else [[] for _ in column_names]
+        if in_schema_order:
+            return self._checked(columns, len(data))
         return self.check(dict(zip(column_names, columns, strict=True)))
 
     def frame(self, parts: list[TabularInput]) -> pd.DataFrame:
@@ -142,10 +158,7 @@ class Unconverted(ServingError):
 
 
 def _check_values(name: str, kind: ColumnKind, bounds: tuple[int, int] | None, values: list[Any]) -> None:
-    # The value types are collected in C; the loop below runs only when one of them needs a closer look.
-    if set(map(type, values)) <= kind.plain_types:
-        _check_bounds(name, kind, bounds, values)
-        return
+    """Each value that is not plainly of its column's type: accepted where MLflow converts it exactly, else refused."""
     whole_floats_allowed = bounds is not None
     for value in values:
         if type(value) in kind.accepts or (value is None and kind.nullable):
@@ -161,12 +174,9 @@ def _check_values(name: str, kind: ColumnKind, bounds: tuple[int, int] | None, v
         shown = "null" if value is None else type(value).__name__
         raise Unconverted(400, "INVALID_PARAMETER_VALUE",
                           f"Incompatible input types for column {name}. Can not safely convert {shown} to {kind.label}.")
-    _check_bounds(name, kind, bounds, values)
 
 
-def _check_bounds(name: str, kind: ColumnKind, bounds: tuple[int, int] | None, values: list[Any]) -> None:
-    if bounds is None or not values:
-        return
+def _check_bounds(name: str, kind: ColumnKind, bounds: tuple[int, int], values: list[Any]) -> None:
     low, high = bounds
     smallest, largest = min(values), max(values)  # in C: a generator over 100 values cost 5x more
     # A float at a bound may be an integer past it that the JSON parser rounded to a float: refused too.
