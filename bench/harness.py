@@ -158,7 +158,14 @@ class InProcessModel:
             raise SystemExit("bench/in_process.py did not load the model")
 
     def predict_ms(self, rows: int) -> float:
-        self.process.stdin.write(f"{rows}\n")
+        return self._ask(f"{rows}")
+
+    def batch_predict_ms(self, rows: int, requests: int) -> float:
+        """The model's own predict on one frame holding `requests` requests of `rows` rows each."""
+        return self._ask(f"{rows} {requests}")
+
+    def _ask(self, command: str) -> float:
+        self.process.stdin.write(f"{command}\n")
         self.process.stdin.flush()
         return float(self._answer())
 

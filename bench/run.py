@@ -7,7 +7,9 @@ cell by cell in turn, with the same rows at 1, 16 and 64 connections, with 1-row
   route with adaptive batching;
 - ours on /invocations and on V2.
 Before the load, every endpoint's predictions are checked equal to the model's own in-process predict.
-Then ours runs with 1 and with 2 workers (2 cores; wrk shares the second) at 64 connections, in turn.
+Then ours runs with 1 and with 2 workers (2 cores; wrk shares the second) at 64 and 128 connections, in turn.
+For the cells the targets name, the bound that the HTTP floor and the model's own batched predict allow together
+is computed from a wrk run against the floor and timed calls of the model (see bound_table).
 Cold start is timed from spawn to each server's readiness route answering 200, and to its first prediction.
 
 Then a lone request (1 connection) is timed apart, because its target is a fraction of a millisecond on a
@@ -44,7 +46,9 @@ OURS_2_WORKERS = "ours, 2 workers"
 IN_PROCESS = "in-process"
 SCORING, V2 = "scoring", "v2"
 SCENARIOS = [(1, 1), (1, 16), (1, 64), (100, 1), (100, 16), (100, 64)]  # (rows per request, connections)
-SCALING_CONNECTIONS, SCALING_PAIRS = 64, 2
+SCALING_CONNECTIONS, SCALING_PAIRS = (64, 128), 2
+TARGET_CELLS = [(1, 64), (100, 16)]  # (rows, connections) of round two's throughput targets
+BATCH_PREDICT_CALLS = 200
 READY_PATHS = {MLFLOW: "/ping", MLSERVER: mlserver_peer.READY_PATH, OURS: "/ready", OURS_2_WORKERS: "/ready"}
 LONE_ROUNDS = 2000
 LONE_WARM_UP_ROUNDS = 50
@@ -66,6 +70,18 @@ ENDPOINTS = [
     Endpoint("ours V2", OURS, mlserver_peer.INFER_PATH, V2),
 ]
 MLFLOW_ENDPOINT, MLSERVER_ENDPOINTS, OURS_ENDPOINTS = ENDPOINTS[0], ENDPOINTS[1:3], ENDPOINTS[3:]
+
+
+@dataclass(frozen=True)
+class Bound:
+    """What the HTTP floor and the model allow together, on one core, in a cell where every request shares a
+    model call with the other connections' requests."""
+
+    floor: LoadResult
+    batch_predict_ms: float  # the model's own predict on the whole batch, median of BATCH_PREDICT_CALLS
+
+    def requests_per_s(self, connections: int) -> float:
+        return 1 / (1 / self.floor.requests_per_s + self.batch_predict_ms / 1000 / connections)
 
 
 @dataclass
@@ -149,16 +165,32 @@ def run_cells(wrk: str, core: int, servers: dict[str, Server], scripts: dict[tup
     return results
 
 
-def run_scaling(wrk: str, core: int, one: Server, two: Server, script: Path, seconds: int) -> dict[str, list[LoadResult]]:
-    """1-row requests at 64 connections to ours with 1 worker, then with 2, in turn, SCALING_PAIRS times."""
-    cells: dict[str, list[LoadResult]] = {OURS: [], OURS_2_WORKERS: []}
+def run_scaling(wrk: str, core: int, one: Server, two: Server, script: Path,
+                seconds: int) -> dict[int, dict[str, list[LoadResult]]]:
+    """1-row requests to ours with 1 worker, then with 2, in turn, SCALING_PAIRS times, at each connection count."""
+    cells: dict[int, dict[str, list[LoadResult]]] = {}
     run_wrk(wrk, core, two.url(), script, 16, 3)  # warm-up
-    for _ in range(SCALING_PAIRS):
-        for label, server in ((OURS, one), (OURS_2_WORKERS, two)):
-            cells[label].append(run_wrk(wrk, core, server.url(), script, SCALING_CONNECTIONS, seconds))
-            server.wait_idle()
-            print(label, cells[label][-1], flush=True)
+    for connections in SCALING_CONNECTIONS:
+        cells[connections] = {OURS: [], OURS_2_WORKERS: []}
+        for _ in range(SCALING_PAIRS):
+            for label, server in ((OURS, one), (OURS_2_WORKERS, two)):
+                cells[connections][label].append(run_wrk(wrk, core, server.url(), script, connections, seconds))
+                server.wait_idle()
+                print(label, connections, cells[connections][label][-1], flush=True)
     return cells
+
+
+def measure_bounds(wrk: str, core: int, floor: Server, model: InProcessModel, scripts: dict[tuple[str, int], Path],
+                   seconds: int) -> dict[tuple[int, int], Bound]:
+    """For each target cell: the HTTP floor's req/s under the same load, and one model call on the whole batch."""
+    bounds = {}
+    for rows, connections in TARGET_CELLS:
+        floor_cell = run_wrk(wrk, core, floor.url(), scripts[SCORING, rows], connections, seconds)
+        floor.wait_idle()
+        call_ms = statistics.median(model.batch_predict_ms(rows, connections) for _ in range(BATCH_PREDICT_CALLS))
+        bounds[rows, connections] = Bound(floor_cell, call_ms)
+        print("bound", rows, connections, floor_cell, call_ms, flush=True)
+    return bounds
 
 
 def time_lone_requests(core: int, servers: dict[str, Server], model: InProcessModel, bodies: dict[int, bytes],
@@ -240,16 +272,41 @@ def cold_start_table(cold: dict[str, ColdStart]) -> str:
     return "\n".join(lines)
 
 
-def scaling_table(cells: dict[str, list[LoadResult]], seconds: int) -> str:
-    lines = [f"| workers (cores) | req/s, {SCALING_PAIRS} cells in turn | p99 ms | non-2xx |", "|---|---:|---:|---:|"]
-    for label, results in cells.items():
-        lines.append(f"| {label} ({'0-1' if label == OURS_2_WORKERS else '0'}) "
-                     f"| {' / '.join(f'{cell.requests_per_s:.0f}' for cell in results)} "
-                     f"| {' / '.join(f'{cell.p99_ms:.2f}' for cell in results)} "
-                     f"| {sum(cell.errors for cell in results)} |")
-    ratio = sum(cell.requests_per_s for cell in cells[OURS_2_WORKERS]) / sum(cell.requests_per_s for cell in cells[OURS])
-    lines += ["", f"2 workers / 1 worker: {ratio:.2f}x (1-row requests, {SCALING_CONNECTIONS} connections, {seconds} s "
-              "cells; wrk shares core 1 with the second worker)."]
+def scaling_table(cells: dict[int, dict[str, list[LoadResult]]], seconds: int) -> str:
+    lines = [f"| workers (cores) | conns | req/s, {SCALING_PAIRS} cells in turn | p99 ms | non-2xx |",
+             "|---|---:|---:|---:|---:|"]
+    ratios = []
+    for connections, by_label in cells.items():
+        for label, results in by_label.items():
+            lines.append(f"| {label} ({'0-1' if label == OURS_2_WORKERS else '0'}) | {connections} "
+                         f"| {' / '.join(f'{cell.requests_per_s:.0f}' for cell in results)} "
+                         f"| {' / '.join(f'{cell.p99_ms:.2f}' for cell in results)} "
+                         f"| {sum(cell.errors for cell in results)} |")
+        total = {label: sum(cell.requests_per_s for cell in results) for label, results in by_label.items()}
+        ratios.append(f"{total[OURS_2_WORKERS] / total[OURS]:.2f}x at {connections} connections")
+    lines += ["", f"2 workers / 1 worker: {', '.join(ratios)} (1-row requests, {seconds} s cells; wrk shares core 1 "
+              "with the second worker)."]
+    return "\n".join(lines)
+
+
+def bound_table(bounds: dict[tuple[int, int], Bound], results: dict[str, dict[tuple[int, int], LoadResult]]) -> str:
+    def best(endpoints: list[Endpoint], cell: tuple[int, int]) -> float:
+        return max(results[endpoint.label][cell].requests_per_s for endpoint in endpoints)
+
+    lines = ["| rows | conns | HTTP floor req/s | one model call on the batch, ms | estimated bound req/s | ours best req/s "
+             "| ours / bound | bound / mlflow | bound / MLServer best |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for cell, bound in bounds.items():
+        limit = bound.requests_per_s(cell[1])
+        mlflow = results[MLFLOW_ENDPOINT.label][cell].requests_per_s
+        lines.append(f"| {cell[0]} | {cell[1]} | {bound.floor.requests_per_s:.0f} | {bound.batch_predict_ms:.2f} "
+                     f"| {limit:.0f} | {best(OURS_ENDPOINTS, cell):.0f} | {best(OURS_ENDPOINTS, cell) / limit:.2f} "
+                     f"| {limit / mlflow:.1f}x | {limit / best(MLSERVER_ENDPOINTS, cell):.1f}x |")
+    lines += ["", "The bound estimates what any server could reach on one core with this model: each request costs at "
+              "least the HTTP floor's time per request (wrk against bench/http_floor.py in the same cell), plus its "
+              "share of one call of the model's own predict on the whole batch (rows x connections rows, median of "
+              f"{BATCH_PREDICT_CALLS} calls): 1 / (1 / floor + call / connections). Its parts are measured minutes "
+              "apart from the servers' cells, on a machine whose speed drifts by more than 10% in that time, so "
+              "'ours / bound' is only good to about that much."]
     return "\n".join(lines)
 
 
@@ -357,6 +414,7 @@ def main() -> None:
         servers[FLOOR] = Server(FLOOR, FLOOR_COMMAND, env, str(server_core), work)
         servers[FLOOR].wait_first_prediction(bodies[SCORING, 1])
         model = InProcessModel(model_uri, [work / f"body-{SCORING}-{rows}.json" for rows in (1, 100)], server_core, env)
+        bounds = measure_bounds(wrk, load_core, servers[FLOOR], model, scripts, args.seconds)
         lone = time_lone_requests(load_core, {label: servers[label] for label in (OURS, MLFLOW, FLOOR)}, model,
                                   {rows: bodies[SCORING, rows] for rows in (1, 100)}, args.rounds)
     finally:
@@ -364,6 +422,7 @@ def main() -> None:
             process.stop()
     report = (f"Machine: {description}\n\n{load_tables(results, args.seconds)}\n\n"
               f"Cold start, each server started alone on the server core:\n\n{cold_start_table(cold)}\n\n"
+              f"What the HTTP floor and the model allow together:\n\n{bound_table(bounds, results)}\n\n"
               f"Ours on 1 and 2 cores:\n\n{scaling_table(scaling, args.seconds)}\n\n{lone_table(lone)}\n")
     print(report)
     if args.output:
