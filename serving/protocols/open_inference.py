@@ -44,6 +44,8 @@ FLOATS = {"FP16", "FP32", "FP64"}
 # The Python types a tensor of each datatype may hold in JSON; bool is never an integer here.
 VALUE_TYPES = {**dict.fromkeys(INTEGERS, (int,)), **dict.fromkeys(FLOATS, (int, float)),
                "BOOL": (bool,), "BYTES": (str,)}
+# The same with null, which every tensor may hold, as sets to compare a column's value types with.
+ALLOWED_TYPES = {datatype: frozenset((*types, type(None))) for datatype, types in VALUE_TYPES.items()}
 # The datatypes a signature column accepts: its own, and narrower numbers MLflow widens without loss.
 COLUMN_DATATYPES = {"long": INTEGERS, "integer": INTEGERS, "double": INTEGERS | FLOATS, "float": INTEGERS | FLOATS,
                     "string": {"BYTES"}, "boolean": {"BOOL"}}
@@ -78,11 +80,13 @@ def _check_shape(name: str, shape: Any, values: int) -> None:
         raise invalid_input(f"Input {name!r}: shape {shape} does not match {values} values.")
 
 
-def _check_datatype(name: str, datatype: Any, values: list[Any], column_kind: str | None) -> None:
+def _check_datatype(name: str, datatype: Any, values: list[Any], value_types: set[type], column_kind: str | None) -> None:
     if datatype not in VALUE_TYPES:
         raise invalid_input(f"Input {name!r}: datatype {datatype!r} is not one of {sorted(VALUE_TYPES)}.")
     if column_kind is not None and datatype not in COLUMN_DATATYPES[column_kind]:
         raise invalid_input(f"Input {name!r}: datatype {datatype} does not fit the model's {column_kind} column.")
+    if value_types <= ALLOWED_TYPES[datatype]:
+        return
     accepted = VALUE_TYPES[datatype]
     for value in values:
         if type(value) not in accepted and value is not None:
@@ -95,9 +99,12 @@ def _column(spec: Any, kinds: dict[str, str]) -> tuple[str, list[Any]]:
     name, shape = spec["name"], spec.get("shape")
     if type(shape) is not list:
         raise invalid_input(f"Input {name!r}: 'shape' must be a list of 1 to {MAX_DIMENSIONS} non-negative integers.")
-    values = _flatten(spec["data"], min(len(shape), MAX_DIMENSIONS))
+    values, value_types = spec["data"], set(map(type, spec["data"]))  # the types collected in C
+    if list in value_types:  # nested by its shape; the usual column is flat
+        values = _flatten(values, min(len(shape), MAX_DIMENSIONS))
+        value_types = set(map(type, values))
     _check_shape(name, shape, len(values))
-    _check_datatype(name, spec.get("datatype"), values, kinds.get(name))
+    _check_datatype(name, spec.get("datatype"), values, value_types, kinds.get(name))
     return name, values
 
 
