@@ -2,8 +2,8 @@
 
 skops, which MLflow's scikit-learn flavor loads models with, computes its default trust lists when it is first
 imported: for each of scipy's ufuncs it searches the loaded modules one by one.  Imported before MLflow's tracking
-client and its database layer, that search is over half as many modules, which took about 0.6 s off the
-server's start here (docs/serving.md, "Cold start").
+client and its database layer, that search is over half as many modules (docs/serving.md, "Cold start", has what
+it saved).
 """
 
 import importlib.util
