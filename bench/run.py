@@ -43,6 +43,9 @@ from train_and_register import make_churn_frame, train_and_register
 
 OURS, MLFLOW, MLSERVER, FLOOR = "ours", "mlflow", "MLServer", "HTTP floor"
 OURS_2_WORKERS = "ours, 2 workers"
+# One worker at half the connections: what each of two workers sees, so it shows whether a shortfall of 2 workers
+# is the cores' or the batches' (each worker's batches halve while its model's cost per call does not).
+OURS_HALF_LOAD = "ours, 1 worker, half the connections"
 IN_PROCESS = "in-process"
 SCORING, V2 = "scoring", "v2"
 SCENARIOS = [(1, 1), (1, 16), (1, 64), (100, 1), (100, 16), (100, 64)]  # (rows per request, connections)
@@ -167,16 +170,19 @@ def run_cells(wrk: str, core: int, servers: dict[str, Server], scripts: dict[tup
 
 def run_scaling(wrk: str, core: int, one: Server, two: Server, script: Path,
                 seconds: int) -> dict[int, dict[str, list[LoadResult]]]:
-    """1-row requests to ours with 1 worker, then with 2, in turn, SCALING_PAIRS times, at each connection count."""
+    """1-row requests to ours with 1 worker, with 2, and with 1 at half the connections, in turn, SCALING_PAIRS
+    times, at each connection count."""
     cells: dict[int, dict[str, list[LoadResult]]] = {}
     run_wrk(wrk, core, two.url(), script, 16, 3)  # warm-up
     for connections in SCALING_CONNECTIONS:
-        cells[connections] = {OURS: [], OURS_2_WORKERS: []}
+        contenders = ((OURS, one, connections), (OURS_2_WORKERS, two, connections),
+                      (OURS_HALF_LOAD, one, connections // 2))
+        cells[connections] = {label: [] for label, _, _ in contenders}
         for _ in range(SCALING_PAIRS):
-            for label, server in ((OURS, one), (OURS_2_WORKERS, two)):
-                cells[connections][label].append(run_wrk(wrk, core, server.url(), script, connections, seconds))
+            for label, server, load in contenders:
+                cells[connections][label].append(run_wrk(wrk, core, server.url(), script, load, seconds))
                 server.wait_idle()
-                print(label, connections, cells[connections][label][-1], flush=True)
+                print(label, load, cells[connections][label][-1], flush=True)
     return cells
 
 
@@ -275,17 +281,20 @@ def cold_start_table(cold: dict[str, ColdStart]) -> str:
 def scaling_table(cells: dict[int, dict[str, list[LoadResult]]], seconds: int) -> str:
     lines = [f"| workers (cores) | conns | req/s, {SCALING_PAIRS} cells in turn | p99 ms | non-2xx |",
              "|---|---:|---:|---:|---:|"]
-    ratios = []
+    ratios, per_worker = [], []
     for connections, by_label in cells.items():
         for label, results in by_label.items():
-            lines.append(f"| {label} ({'0-1' if label == OURS_2_WORKERS else '0'}) | {connections} "
+            load = connections // 2 if label == OURS_HALF_LOAD else connections
+            lines.append(f"| {label} ({'0-1' if label == OURS_2_WORKERS else '0'}) | {load} "
                          f"| {' / '.join(f'{cell.requests_per_s:.0f}' for cell in results)} "
                          f"| {' / '.join(f'{cell.p99_ms:.2f}' for cell in results)} "
                          f"| {sum(cell.errors for cell in results)} |")
         total = {label: sum(cell.requests_per_s for cell in results) for label, results in by_label.items()}
         ratios.append(f"{total[OURS_2_WORKERS] / total[OURS]:.2f}x at {connections} connections")
+        per_worker.append(f"{total[OURS_2_WORKERS] / (2 * total[OURS_HALF_LOAD]):.2f} at {connections}")
     lines += ["", f"2 workers / 1 worker: {', '.join(ratios)} (1-row requests, {seconds} s cells; wrk shares core 1 "
-              "with the second worker)."]
+              "with the second worker).",
+              f"2 workers / twice 1 worker at half the connections (what each worker sees): {', '.join(per_worker)}."]
     return "\n".join(lines)
 
 
