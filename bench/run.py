@@ -9,7 +9,8 @@ cell by cell in turn, with the same rows at 1, 16 and 64 connections, with 1-row
 Before the load, every endpoint's predictions are checked equal to the model's own in-process predict.
 Then ours runs with 1 and with 2 workers (2 cores; wrk shares the second) at 64 and 128 connections, in turn.
 For the cells the targets name, the bound that the HTTP floor and the model's own batched predict allow together
-is computed from a wrk run against the floor and timed calls of the model (see bound_table).
+is computed from a wrk run against the floor and the model's time per call, timed in process and as ours' own
+metrics counted it during the cell (see bound_table).
 Cold start is timed from spawn to each server's readiness route answering 200, and to its first prediction.
 
 Then a lone request (1 connection) is timed apart, because its target is a fraction of a millisecond on a
@@ -37,6 +38,7 @@ from pathlib import Path
 
 import mlserver_peer
 from harness import POST_SCRIPT, REPO, InProcessModel, KeepAliveClient, LoadResult, Server, cores, ensure_wrk, post, run_wrk
+from model_time import ModelCalls, model_calls
 
 sys.path.insert(0, str(REPO / "examples"))
 from train_and_register import make_churn_frame, train_and_register
@@ -81,10 +83,11 @@ class Bound:
     model call with the other connections' requests."""
 
     floor: LoadResult
-    batch_predict_ms: float  # the model's own predict on the whole batch, median of BATCH_PREDICT_CALLS
+    batch_predict_ms: float  # the model's own predict on the whole batch, in process, median of BATCH_PREDICT_CALLS
+    in_ours: ModelCalls  # the model calls of ours' best endpoint in the cell, from its /metrics
 
-    def requests_per_s(self, connections: int) -> float:
-        return 1 / (1 / self.floor.requests_per_s + self.batch_predict_ms / 1000 / connections)
+    def requests_per_s(self, call_ms: float, connections: int) -> float:
+        return 1 / (1 / self.floor.requests_per_s + call_ms / 1000 / connections)
 
 
 @dataclass
@@ -151,21 +154,26 @@ FLOOR_COMMAND = [sys.executable, "-m", "uvicorn", "bench.http_floor:app", "--hos
                  "--loop", "uvloop", "--http", "httptools", "--lifespan", "off", "--no-access-log"]
 
 
-def run_cells(wrk: str, core: int, servers: dict[str, Server], scripts: dict[tuple[str, int], Path],
-              seconds: int) -> dict[str, dict[tuple[int, int], LoadResult]]:
+def run_cells(wrk: str, core: int, servers: dict[str, Server], scripts: dict[tuple[str, int], Path], seconds: int
+              ) -> tuple[dict[str, dict[tuple[int, int], LoadResult]], dict[str, dict[tuple[int, int], ModelCalls]]]:
     """Cell by cell, every endpoint in turn, so a change in the machine's load hits all alike; each cell starts
-    once the last one's server has finished what it had accepted."""
+    once the last one's server has finished what it had accepted.  In the target cells, ours' model calls too."""
     results: dict[str, dict[tuple[int, int], LoadResult]] = {endpoint.label: {} for endpoint in ENDPOINTS}
+    calls: dict[str, dict[tuple[int, int], ModelCalls]] = {endpoint.label: {} for endpoint in OURS_ENDPOINTS}
     for endpoint in ENDPOINTS:  # warm-up
         run_wrk(wrk, core, servers[endpoint.server].url(endpoint.path), scripts[endpoint.protocol, 1], 16, 3)
     for rows, connections in SCENARIOS:
         for endpoint in ENDPOINTS:
             server = servers[endpoint.server]
+            counted = endpoint in OURS_ENDPOINTS and (rows, connections) in TARGET_CELLS
+            before = model_calls(server.url("/metrics")) if counted else None
             cell = run_wrk(wrk, core, server.url(endpoint.path), scripts[endpoint.protocol, rows], connections, seconds)
             results[endpoint.label][rows, connections] = cell
             server.wait_idle()
+            if before is not None:
+                calls[endpoint.label][rows, connections] = model_calls(server.url("/metrics")) - before
             print(endpoint.label, rows, connections, cell, flush=True)
-    return results
+    return results, calls
 
 
 def run_scaling(wrk: str, core: int, one: Server, two: Server, script: Path,
@@ -187,14 +195,14 @@ def run_scaling(wrk: str, core: int, one: Server, two: Server, script: Path,
 
 
 def measure_bounds(wrk: str, core: int, floor: Server, model: InProcessModel, scripts: dict[tuple[str, int], Path],
-                   seconds: int) -> dict[tuple[int, int], Bound]:
+                   seconds: int, in_ours: dict[tuple[int, int], ModelCalls]) -> dict[tuple[int, int], Bound]:
     """For each target cell: the HTTP floor's req/s under the same load, and one model call on the whole batch."""
     bounds = {}
     for rows, connections in TARGET_CELLS:
         floor_cell = run_wrk(wrk, core, floor.url(), scripts[SCORING, rows], connections, seconds)
         floor.wait_idle()
         call_ms = statistics.median(model.batch_predict_ms(rows, connections) for _ in range(BATCH_PREDICT_CALLS))
-        bounds[rows, connections] = Bound(floor_cell, call_ms)
+        bounds[rows, connections] = Bound(floor_cell, call_ms, in_ours[rows, connections])
         print("bound", rows, connections, floor_cell, call_ms, flush=True)
     return bounds
 
@@ -298,24 +306,49 @@ def scaling_table(cells: dict[int, dict[str, list[LoadResult]]], seconds: int) -
     return "\n".join(lines)
 
 
+def best_model_calls(results: dict[str, dict[tuple[int, int], LoadResult]],
+                     calls: dict[str, dict[tuple[int, int], ModelCalls]]) -> dict[tuple[int, int], ModelCalls]:
+    """Per target cell, the model calls of ours' endpoint with the most req/s in it."""
+    def fastest(cell: tuple[int, int]) -> Endpoint:
+        return max(OURS_ENDPOINTS, key=lambda endpoint: results[endpoint.label][cell].requests_per_s)
+    return {cell: calls[fastest(cell).label][cell] for cell in TARGET_CELLS}
+
+
 def bound_table(bounds: dict[tuple[int, int], Bound], results: dict[str, dict[tuple[int, int], LoadResult]]) -> str:
     def best(endpoints: list[Endpoint], cell: tuple[int, int]) -> float:
         return max(results[endpoint.label][cell].requests_per_s for endpoint in endpoints)
 
-    lines = ["| rows | conns | HTTP floor req/s | one model call on the batch, ms | estimated bound req/s | ours best req/s "
-             "| ours / bound | bound / mlflow | bound / MLServer best |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| rows | conns | HTTP floor req/s | model call ms: in process / in ours | requests per call in ours "
+             "| bound req/s: model in process / in ours | ours best req/s | ours / bound | bound / mlflow "
+             "| bound / MLServer best | ours per request, us: model + the rest (floor) |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for cell, bound in bounds.items():
-        limit = bound.requests_per_s(cell[1])
-        mlflow = results[MLFLOW_ENDPOINT.label][cell].requests_per_s
-        lines.append(f"| {cell[0]} | {cell[1]} | {bound.floor.requests_per_s:.0f} | {bound.batch_predict_ms:.2f} "
-                     f"| {limit:.0f} | {best(OURS_ENDPOINTS, cell):.0f} | {best(OURS_ENDPOINTS, cell) / limit:.2f} "
-                     f"| {limit / mlflow:.1f}x | {limit / best(MLSERVER_ENDPOINTS, cell):.1f}x |")
+        limits = [bound.requests_per_s(call_ms, cell[1]) for call_ms in (bound.batch_predict_ms,
+                                                                          bound.in_ours.ms_per_call)]
+        ours, mlflow, mlserver = (best(OURS_ENDPOINTS, cell), results[MLFLOW_ENDPOINT.label][cell].requests_per_s,
+                                  best(MLSERVER_ENDPOINTS, cell))
+        rest_us = 1e6 / ours - bound.in_ours.us_per_request  # ours keeps its core busy in these cells
+
+        def both(values: list[float], form: str) -> str:
+            return " / ".join(format(value, form) for value in values)
+
+        lines.append(f"| {cell[0]} | {cell[1]} | {bound.floor.requests_per_s:.0f} "
+                     f"| {bound.batch_predict_ms:.2f} / {bound.in_ours.ms_per_call:.2f} "
+                     f"| {bound.in_ours.requests_per_call:.1f} | {both(limits, '.0f')} | {ours:.0f} "
+                     f"| {both([ours / limit for limit in limits], '.2f')} "
+                     f"| {both([limit / mlflow for limit in limits], '.1f')}x "
+                     f"| {both([limit / mlserver for limit in limits], '.1f')}x "
+                     f"| {bound.in_ours.us_per_request:.0f} + {rest_us:.0f} ({1e6 / bound.floor.requests_per_s:.0f}) |")
     lines += ["", "The bound estimates what any server could reach on one core with this model: each request costs at "
               "least the HTTP floor's time per request (wrk against bench/http_floor.py in the same cell), plus its "
-              "share of one call of the model's own predict on the whole batch (rows x connections rows, median of "
-              f"{BATCH_PREDICT_CALLS} calls): 1 / (1 / floor + call / connections). Its parts are measured minutes "
-              "apart from the servers' cells, on a machine whose speed drifts by more than 10% in that time, so "
-              "'ours / bound' is only good to about that much."]
+              "share of one call of the model's own predict on the whole batch: 1 / (1 / floor + call / connections). "
+              f"The call is timed twice: in process (rows x connections rows, median of {BATCH_PREDICT_CALLS} calls, "
+              "one at a time) and in ours during its cell (the mean of its mlstack_model_call_duration_seconds, "
+              "calls that ran between HTTP work, as in any server). The last column shares ours' core time per "
+              "request (1 / req/s) between the model (its calls' time over the requests they answered) and the "
+              "rest (HTTP, parsing, batching, answering), beside the floor's whole time per request. The floor and "
+              "the in-process calls are measured minutes apart from the servers' cells, on a machine whose speed "
+              "drifts by more than 10% in that time, so 'ours / bound' is only good to about that much."]
     return "\n".join(lines)
 
 
@@ -414,7 +447,7 @@ def main() -> None:
     try:
         servers, cold = start_servers(model_uri, env, str(server_core), work, bodies[SCORING, 1])
         check_same_predictions(servers, bodies, model_uri)
-        results = run_cells(wrk, load_core, servers, scripts, args.seconds)
+        results, calls = run_cells(wrk, load_core, servers, scripts, args.seconds)
         servers[OURS_2_WORKERS] = Server(OURS_2_WORKERS, server_commands(model_uri, workers=2)[OURS], env,
                                          f"{server_core},{load_core}", work)
         servers[OURS_2_WORKERS].wait_ready(READY_PATHS[OURS_2_WORKERS])
@@ -423,7 +456,8 @@ def main() -> None:
         servers[FLOOR] = Server(FLOOR, FLOOR_COMMAND, env, str(server_core), work)
         servers[FLOOR].wait_first_prediction(bodies[SCORING, 1])
         model = InProcessModel(model_uri, [work / f"body-{SCORING}-{rows}.json" for rows in (1, 100)], server_core, env)
-        bounds = measure_bounds(wrk, load_core, servers[FLOOR], model, scripts, args.seconds)
+        bounds = measure_bounds(wrk, load_core, servers[FLOOR], model, scripts, args.seconds,
+                                best_model_calls(results, calls))
         lone = time_lone_requests(load_core, {label: servers[label] for label in (OURS, MLFLOW, FLOOR)}, model,
                                   {rows: bodies[SCORING, rows] for rows in (1, 100)}, args.rounds)
     finally:

@@ -19,8 +19,8 @@ QUIET_GAP_S = 0.001
 
 class Batcher:
     def __init__(self, run_batch: Callable[[list[Job]], Outcomes], limit: int, max_wait_s: float,
-                 stall_after_s: float, observe_batch: Callable[[int], None]):
-        self._threads = ModelThreads(run_batch)
+                 stall_after_s: float, observe_batch: Callable[[int], None], observe_call: Callable[[float], None]):
+        self._threads = ModelThreads(run_batch, observe_call)
         self._limit = limit
         self._max_wait_s = max_wait_s
         self._stall_after_s = stall_after_s

@@ -22,6 +22,10 @@ http_in_progress = Gauge(
 )
 prediction_rows = Counter("mlstack_prediction_rows", "Rows predicted.")
 batch_size = Histogram("mlstack_batch_size", "Requests combined into one model call.", buckets=BATCH_BUCKETS)
+model_call_duration = Histogram(
+    "mlstack_model_call_duration_seconds", "Time of one model call (one batch), on the model thread.",
+    buckets=LATENCY_BUCKETS,
+)
 model_load_duration = Gauge(
     "mlstack_model_load_duration_seconds", "Seconds the model took to load.", multiprocess_mode="livemax"
 )

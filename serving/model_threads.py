@@ -10,6 +10,7 @@ cost of `run_in_executor` and its chained futures.
 import asyncio
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,8 +25,10 @@ Batch = tuple[list[Job], list[Answer], asyncio.AbstractEventLoop, asyncio.Future
 
 
 class ModelThreads:
-    def __init__(self, run_batch: Callable[[list[Job]], Outcomes], count: int = MODEL_THREADS):
+    def __init__(self, run_batch: Callable[[list[Job]], Outcomes], observe_call: Callable[[float], None],
+                 count: int = MODEL_THREADS):
         self._run_batch = run_batch
+        self._observe_call = observe_call
         self._inboxes: list[queue.SimpleQueue[Batch | None]] = [queue.SimpleQueue() for _ in range(count)]
         self._busy = [False] * count  # read and written on the event loop only
         self._freed = asyncio.Event()
@@ -66,14 +69,18 @@ class ModelThreads:
         inbox = self._inboxes[index]
         while (item := inbox.get()) is not None:
             jobs, futures, loop, finished = item
+            started = time.perf_counter()
             try:
                 outcomes = self._run_batch(jobs)
             except Exception as error:  # every request of the batch gets the failure
                 outcomes = [ServingError(500, "INTERNAL_ERROR", f"Prediction failed: {error}")] * len(jobs)
+            seconds = time.perf_counter() - started
             try:
                 loop.call_soon_threadsafe(self._finish, index, futures, outcomes, finished)
             except RuntimeError:  # the loop closed while this batch ran: nobody is waiting for it
                 return
+            # Recorded after the answers are handed to the loop, so the metric does not delay them.
+            self._observe_call(seconds)
 
     def _finish(self, index: int, futures: list[Answer], outcomes: Outcomes, finished: asyncio.Future[None]) -> None:
         for future, outcome in zip(futures, outcomes, strict=True):

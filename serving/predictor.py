@@ -44,6 +44,7 @@ class Predictor:
             # have half their time left when they start on another thread.
             stall_after_s=self.settings.request_timeout / 2,
             observe_batch=metrics.batch_size.observe,
+            observe_call=metrics.model_call_duration.observe,
         )
         self._batcher.start()
         metrics.model_load_duration.set(self.model.load_seconds)

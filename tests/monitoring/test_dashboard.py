@@ -19,7 +19,8 @@ def test_dashboard_shows_traffic_errors_latency_batching_canary_capacity_and_the
     titles = set(panels(dashboard_json(render_local())))
     assert titles == {
         "Requests/s", "5xx error ratio", "Latency p50 / p95 / p99", "In-flight requests",
-        "Model served", "Batch size (requests per model call)", "Rows predicted/s", "Pods with the model loaded",
+        "Model served", "Batch size (requests per model call)", "Rows predicted/s", "Model time per call",
+        "Pods with the model loaded",
         "Requests/s per track", "5xx error ratio per track", "Latency p50 / p99 per track", "Version per track (pods)",
         "Replicas vs autoscaler", "CPU per pod (cores)", "Memory per pod (working set)",
     }

@@ -122,14 +122,14 @@ def as_grafana_sends(expr: str) -> str:
 
 def test_every_recording_rule_returns_data_from_the_live_server(prometheus, traffic, rendered):
     selectors = recorded_series(rendered)
-    assert len(selectors) == 16
+    assert len(selectors) == 17
     for selector in selectors:
         assert wait_for(prometheus, selector), selector
 
 
 def test_every_dashboard_query_returns_data(prometheus, traffic, rendered):
     queries = dashboard.queries(dashboard_json(rendered))
-    assert len(queries) == 18
+    assert len(queries) == 20
     for query in queries:
         assert wait_for(prometheus, as_grafana_sends(query)), query
 

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -34,7 +35,8 @@ class HeldModel:
         return [job.rows for job in jobs]
 
     def batcher(self) -> Batcher:
-        batcher = Batcher(self, limit=64, max_wait_s=0, stall_after_s=30, observe_batch=lambda size: None)
+        batcher = Batcher(self, limit=64, max_wait_s=0, stall_after_s=30, observe_batch=lambda size: None,
+                          observe_call=lambda seconds: None)
         batcher.start()
         return batcher
 
@@ -92,6 +94,26 @@ def test_a_bad_request_in_a_batch_fails_alone(faulty_server):
     assert failed.status_code == 400 and "asked to fail" in failed.json()["message"]
     requests_served, model_calls = (a - b for a, b in zip(after, before, strict=True))
     assert model_calls < requests_served, "the requests were not combined into a batch"
+
+
+def test_each_model_call_is_timed_once_whole_on_the_model_thread(faulty_server):
+    def model_time() -> tuple[float, float]:
+        samples = scrape(faulty_server)
+        return (samples.get(("mlstack_model_call_duration_seconds_sum", ()), 0.0),
+                samples.get(("mlstack_model_call_duration_seconds_count", ()), 0.0))
+
+    held_s = 0.3
+    (time_before, timed_before), (_, calls_before) = model_time(), batch_totals(faulty_server)
+    response = requests.post(f"{faulty_server.url}/invocations",
+                             json={"dataframe_records": [{"x": held_s, "action": "sleep"}]}, timeout=30)
+    assert response.status_code == 200
+    deadline = time.monotonic() + 10  # both are recorded just after the answer is handed over
+    while model_time()[1] == timed_before or batch_totals(faulty_server)[1] == calls_before:
+        assert time.monotonic() < deadline, "the call was never recorded"
+        time.sleep(0.05)
+    (time_after, timed_after), (_, calls_after) = model_time(), batch_totals(faulty_server)
+    assert timed_after - timed_before == calls_after - calls_before == 1
+    assert time_after - time_before >= held_s
 
 
 def test_requests_that_arrive_during_a_lone_requests_call_go_in_together_behind_it():

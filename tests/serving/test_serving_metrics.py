@@ -19,6 +19,7 @@ CONTRACT = {
     "mlstack_http_requests_in_progress": "gauge",
     "mlstack_prediction_rows": "counter",
     "mlstack_batch_size": "histogram",
+    "mlstack_model_call_duration_seconds": "histogram",
     "mlstack_model_load_duration_seconds": "gauge",
     "mlstack_model_info": "gauge",
     "mlstack_model_ready": "gauge",
@@ -96,6 +97,8 @@ def test_metric_totals_are_exact_across_two_workers(two_worker_server, churn_row
         assert sample(found, "mlstack_prediction_rows", "_total") == 3 * sent
         assert sample(found, "mlstack_http_request_duration_seconds", "_count", route="/invocations") == sent
         assert sample(found, "mlstack_batch_size", "_sum") == sent
+        assert sample(found, "mlstack_model_call_duration_seconds", "_count") == sample(found, "mlstack_batch_size", "_count")
+        assert sample(found, "mlstack_model_call_duration_seconds", "_sum") > 0
         assert sample(found, "mlstack_model_ready") == 1
         assert sample(found, "mlstack_model_info", model_name="churn", model_version="1") == 1
         assert sample(found, "mlstack_model_load_duration_seconds") > 0

@@ -68,6 +68,11 @@ def _rows(model: ModelScope) -> list[tuple[str, list[Any]]]:
                     _query("histogram_quantile(0.95, sum by (le) "
                            f"(rate(mlstack_batch_size_bucket{{{service}}}[$__rate_interval])))", "p95")),
             _series("Rows predicted/s", "short", _query(f"{rules.ROWS}{{{service}}}", "rows/s")),
+            # Beside the request latency: how much of it is the model's own time, and how much queueing and HTTP.
+            _series("Model time per call", "s",
+                    _query(f"{rules.MODEL_CALL_TIME}{{{service}}}", "mean"),
+                    _query("histogram_quantile(0.95, sum by (le) "
+                           f"(rate(mlstack_model_call_duration_seconds_bucket{{{service}}}[$__rate_interval])))", "p95")),
             _stat("Pods with the model loaded", _query(f"sum(mlstack_model_ready{{{service}}})", "ready")),
         ]),
         ("Canary vs stable", [

@@ -20,6 +20,7 @@ DURATION_BUCKETS = f"namespace_job_le:mlstack_http_request_duration_seconds_buck
 LATENCY = f"namespace_job:mlstack_http_request_duration_seconds:quantile{WINDOW}"
 ROWS = f"namespace_job:mlstack_prediction_rows:rate{WINDOW}"
 BATCH_SIZE = f"namespace_job:mlstack_batch_size:mean{WINDOW}"
+MODEL_CALL_TIME = f"namespace_job:mlstack_model_call_duration_seconds:mean{WINDOW}"
 # The same per track (stable, canary), for comparing a canary with the stable version.
 TRACK_REQUESTS = f"namespace_job_track:mlstack_http_requests:rate{WINDOW}"
 TRACK_ERRORS = f"namespace_job_track:mlstack_http_errors:rate{WINDOW}"
@@ -52,6 +53,8 @@ def recording_rules() -> list[dict[str, Any]]:
     rules += [
         _record(ROWS, f"{_BY} (rate(mlstack_prediction_rows_total[{WINDOW}]))"),
         _record(BATCH_SIZE, f"{_BY} (rate(mlstack_batch_size_sum[{WINDOW}])) / {_BY} (rate(mlstack_batch_size_count[{WINDOW}]))"),
+        _record(MODEL_CALL_TIME, f"{_BY} (rate(mlstack_model_call_duration_seconds_sum[{WINDOW}])) "
+                                 f"/ {_BY} (rate(mlstack_model_call_duration_seconds_count[{WINDOW}]))"),
     ]
     return rules + track_recording_rules()
 
