@@ -21,7 +21,7 @@ import yaml
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from .config.keys import NAMESPACE
 
@@ -256,6 +256,9 @@ def run_program(stack: str, values: dict[str, str], program: Callable[[], dict[s
             rendered.outputs[name] = Exported(_sync_await(output.future()), bool(_sync_await(output.is_secret())))
 
     def run() -> None:
+        # The mocks make futures on the thread's current event loop, which an asyncio.run() earlier in the same
+        # process (a test's, say) leaves unset.
+        _ensure_event_loop()  # type: ignore[no-untyped-call]  # pulumi leaves it unannotated
         mocks.set_mocks(_StackMocks(), project="mlstack", stack=stack, preview=preview, monitor=_RecordingMonitor(rendered))
         set_all_config({f"{NAMESPACE}:{k}": v for k, v in values.items()})
         _sync_await(run_pulumi_func(run_and_resolve))

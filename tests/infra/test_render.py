@@ -63,3 +63,14 @@ def test_a_custom_resource_with_an_unknown_field_is_rejected(local_stack):
     validate(monitor)
     with pytest.raises(Exception, match=r"endpoints|Additional properties"):
         validate({**monitor, "spec": {**monitor["spec"], "endpointz": []}})
+
+
+def test_renders_after_an_asyncio_run_left_the_thread_without_an_event_loop():
+    """In a subprocess, as the test suite's order could otherwise decide it: asyncio.run() unsets the loop."""
+    script = ("import asyncio\nasync def nothing(): pass\nasyncio.run(nothing())\n"
+              "from infra.render import run_program, stack_config\n"
+              "print(len(run_program('local', stack_config('local')).resources))\n")
+    completed = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, capture_output=True, text=True,
+                               timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert int(completed.stdout) > 0
