@@ -7,7 +7,8 @@ cell by cell in turn, with the same rows at 1, 16 and 64 connections, with 1-row
   route with adaptive batching;
 - ours on /invocations and on V2.
 Before the load, every endpoint's predictions are checked equal to the model's own in-process predict.
-Then ours runs with 1 and with 2 workers (2 cores; wrk shares the second) at 64 and 128 connections, in turn.
+Then ours runs with 1 and with 2 workers (2 cores; wrk shares the second) at 64 and 128 connections, and with 1 worker
+at half of each (what each of 2 workers sees), in turn.
 For the cells the targets name, the bound that the HTTP floor and the model's own batched predict allow together
 is computed from a wrk run against the floor and the model's time per call, timed in process and as ours' own
 metrics counted it during the cell (see bound_table).
