@@ -50,8 +50,10 @@ def wait_for_the_last_records(server, sent: int, timeout_s: float = 10) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         found = families(server)
+        # A model call is timed on its thread and its batch counted on the loop, each just after the answers.
         if sample(found, "mlstack_http_requests", "_total", route="/invocations") >= sent \
-                and sample(found, "mlstack_batch_size", "_sum") >= sent:
+                and sample(found, "mlstack_batch_size", "_sum") >= sent \
+                and sample(found, "mlstack_model_call_duration_seconds", "_count") >= sample(found, "mlstack_batch_size", "_count"):
             return
         time.sleep(0.05)
 
