@@ -46,7 +46,7 @@ class ObjectChange:
 
 @dataclass(frozen=True)
 class Render:
-    """One stack rendered: label -> flat fields, in render order."""
+    """One stack rendered: label -> flat fields, in the order the render recorded them."""
     stack: str
     objects: dict[str, dict[str, Any]]
 
@@ -94,6 +94,8 @@ def _sensitive(path: str) -> bool:
 
 
 def diff(base: Render, head: Render) -> list[ObjectChange]:
+    """Added and changed objects, then removed ones, each in label order: Pulumi sends its registrations from a
+    thread pool, so the order a render records them in can differ from run to run, and so would the comment."""
     changes = []
     for label, fields in head.objects.items():
         if label not in base.objects:
@@ -105,7 +107,7 @@ def diff(base: Render, head: Render) -> list[ObjectChange]:
     for label, fields in base.objects.items():
         if label not in head.objects:
             changes.append(ObjectChange(label, "removed", [FieldChange(p, v, None, "removed") for p, v in fields.items()]))
-    return changes
+    return sorted(changes, key=lambda change: (change.status == "removed", change.label))
 
 
 def _field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[FieldChange]:

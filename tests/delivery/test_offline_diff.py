@@ -123,3 +123,18 @@ def test_a_long_comment_is_cut_under_githubs_limit_with_its_code_block_closed(si
     assert len(text) < 65_536
     if size > 10:
         assert "cut here" in text and text.count("```") % 2 == 0
+
+
+def test_the_diff_lists_objects_in_label_order_whatever_order_the_render_recorded_them(tmp_path):
+    def config_map(name):
+        return {"type": "kubernetes:core/v1:ConfigMap", "name": name, "parent": "urn:pulumi:x",
+                "inputs": {"metadata": {"name": name, "namespace": "models"}, "data": {"k": name}}}
+
+    base = _inventory(tmp_path, "base", [config_map("gone-b"), config_map("gone-a")])
+    recorded = [config_map(name) for name in ("c", "a", "b")]
+    orders = [_inventory(tmp_path, f"head-{index}", resources)
+              for index, resources in enumerate((recorded, recorded[::-1]))]
+    listed = [[(change.status, change.label) for change in diff(base, head)] for head in orders]
+    assert listed[0] == listed[1] == [("added", "ConfigMap models/a"), ("added", "ConfigMap models/b"),
+                                      ("added", "ConfigMap models/c"), ("removed", "ConfigMap models/gone-a"),
+                                      ("removed", "ConfigMap models/gone-b")]
