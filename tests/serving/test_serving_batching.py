@@ -13,13 +13,12 @@ from serving import batching
 from serving.batching import Batcher
 from serving.model import Job
 from serving.tabular import TabularInput
-from tests.serving.testkit import scrape, start_server, wait_for_in_progress
+from tests.serving.testkit import histogram_totals, start_server, wait_for_in_progress
 
 
 def batch_totals(server) -> tuple[float, float]:
     """(requests that went through the model, model calls) so far."""
-    samples = scrape(server)
-    return samples[("mlstack_batch_size_sum", ())], samples[("mlstack_batch_size_count", ())]
+    return histogram_totals(server, "mlstack_batch_size")
 
 
 class HeldModel:
@@ -98,9 +97,7 @@ def test_a_bad_request_in_a_batch_fails_alone(faulty_server):
 
 def test_each_model_call_is_timed_once_whole_on_the_model_thread(faulty_server):
     def model_time() -> tuple[float, float]:
-        samples = scrape(faulty_server)
-        return (samples.get(("mlstack_model_call_duration_seconds_sum", ()), 0.0),
-                samples.get(("mlstack_model_call_duration_seconds_count", ()), 0.0))
+        return histogram_totals(faulty_server, "mlstack_model_call_duration_seconds")
 
     held_s = 0.3
     (time_before, timed_before), (_, calls_before) = model_time(), batch_totals(faulty_server)

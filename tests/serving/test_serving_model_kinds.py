@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.serving.testkit import PYTHON, ServerProcess, model_kinds, scrape, serving_env
+from tests.serving.testkit import PYTHON, ServerProcess, histogram_totals, model_kinds, serving_env
 
 KINDS = model_kinds().KINDS
 # Custom pyfuncs are batched only when BATCHING says so; these two answer row by row, so they opt in and their
@@ -75,8 +75,7 @@ def both(pair: tuple[ServerProcess, ServerProcess], request: tuple[str, str]) ->
 
 def model_calls(server: ServerProcess) -> tuple[float, float]:
     """(requests that went through the model, model calls) so far."""
-    samples = scrape(server)
-    return samples[("mlstack_batch_size_sum", ())], samples[("mlstack_batch_size_count", ())]
+    return histogram_totals(server, "mlstack_batch_size")
 
 
 # Without a signature, MLflow reads `instances` and `inputs` as a dict of arrays, which a pipeline over named

@@ -111,6 +111,12 @@ def scrape(server) -> dict[tuple[str, tuple], float]:
             for family in text_string_to_metric_families(text) for s in family.samples}
 
 
+def histogram_totals(server, name: str) -> tuple[float, float]:
+    """(sum, count) of an unlabelled histogram so far: 0 for both until it was first observed."""
+    samples = scrape(server)
+    return samples.get((f"{name}_sum", ()), 0.0), samples.get((f"{name}_count", ()), 0.0)
+
+
 def wait_for_in_progress(server, count: int, timeout_s: float = 20) -> None:
     """Poll /metrics until `count` /invocations requests are being answered."""
     key = ("mlstack_http_requests_in_progress", (("route", "/invocations"),))
