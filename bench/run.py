@@ -247,10 +247,18 @@ def machine_description() -> str:
             f"Python {platform.python_version()}; load average at start {load[0]:.2f} (shared machine)")
 
 
-def load_tables(results: dict[str, dict[tuple[int, int], LoadResult]], seconds: int) -> str:
-    def best(endpoints: list[Endpoint], cell: tuple[int, int]) -> float:
-        return max(results[endpoint.label][cell].requests_per_s for endpoint in endpoints)
+def fastest(results: dict[str, dict[tuple[int, int], LoadResult]], endpoints: list[Endpoint],
+            cell: tuple[int, int]) -> Endpoint:
+    return max(endpoints, key=lambda endpoint: results[endpoint.label][cell].requests_per_s)
 
+
+def best(results: dict[str, dict[tuple[int, int], LoadResult]], endpoints: list[Endpoint],
+         cell: tuple[int, int]) -> float:
+    """The req/s of the fastest of these endpoints in the cell."""
+    return results[fastest(results, endpoints, cell).label][cell].requests_per_s
+
+
+def load_tables(results: dict[str, dict[tuple[int, int], LoadResult]], seconds: int) -> str:
     labels = [endpoint.label for endpoint in ENDPOINTS]
     lines = [
         "Requests per second (each cell one wrk run; the ratios divide ours by the peer in the same run):",
@@ -265,7 +273,7 @@ def load_tables(results: dict[str, dict[tuple[int, int], LoadResult]], seconds: 
         ours_scoring, ours_v2 = (results[endpoint.label][cell].requests_per_s for endpoint in OURS_ENDPOINTS)
         lines.append(f"| {cell[0]} | {cell[1]} | {rates} "
                      f"| {ours_scoring / results[MLFLOW_ENDPOINT.label][cell].requests_per_s:.1f}x "
-                     f"| {best(OURS_ENDPOINTS, cell) / best(MLSERVER_ENDPOINTS, cell):.1f}x "
+                     f"| {best(results, OURS_ENDPOINTS, cell) / best(results, MLSERVER_ENDPOINTS, cell):.1f}x "
                      f"| {ours_v2 / results[MLSERVER_ENDPOINTS[1].label][cell].requests_per_s:.1f}x | {errors} |")
     lines += ["", "Latency, p50 / p99 ms:", "",
               "| rows | conns | " + " | ".join(labels) + " |", "|---:|---:|" + "---:|" * len(labels)]
@@ -310,15 +318,14 @@ def scaling_table(cells: dict[int, dict[str, list[LoadResult]]], seconds: int) -
 def best_model_calls(results: dict[str, dict[tuple[int, int], LoadResult]],
                      calls: dict[str, dict[tuple[int, int], ModelCalls]]) -> dict[tuple[int, int], ModelCalls]:
     """Per target cell, the model calls of ours' endpoint with the most req/s in it."""
-    def fastest(cell: tuple[int, int]) -> Endpoint:
-        return max(OURS_ENDPOINTS, key=lambda endpoint: results[endpoint.label][cell].requests_per_s)
-    return {cell: calls[fastest(cell).label][cell] for cell in TARGET_CELLS}
+    return {cell: calls[fastest(results, OURS_ENDPOINTS, cell).label][cell] for cell in TARGET_CELLS}
+
+
+def _both(values: list[float], form: str) -> str:
+    return " / ".join(format(value, form) for value in values)
 
 
 def bound_table(bounds: dict[tuple[int, int], Bound], results: dict[str, dict[tuple[int, int], LoadResult]]) -> str:
-    def best(endpoints: list[Endpoint], cell: tuple[int, int]) -> float:
-        return max(results[endpoint.label][cell].requests_per_s for endpoint in endpoints)
-
     lines = ["| rows | conns | HTTP floor req/s | model call ms: in process / in ours | requests per call in ours "
              "| bound req/s: model in process / in ours | ours best req/s | ours / bound | bound / mlflow "
              "| bound / MLServer best | ours per request, us: model + the rest (floor) |",
@@ -326,19 +333,16 @@ def bound_table(bounds: dict[tuple[int, int], Bound], results: dict[str, dict[tu
     for cell, bound in bounds.items():
         limits = [bound.requests_per_s(call_ms, cell[1]) for call_ms in (bound.batch_predict_ms,
                                                                           bound.in_ours.ms_per_call)]
-        ours, mlflow, mlserver = (best(OURS_ENDPOINTS, cell), results[MLFLOW_ENDPOINT.label][cell].requests_per_s,
-                                  best(MLSERVER_ENDPOINTS, cell))
+        ours, mlflow, mlserver = (best(results, OURS_ENDPOINTS, cell),
+                                  results[MLFLOW_ENDPOINT.label][cell].requests_per_s,
+                                  best(results, MLSERVER_ENDPOINTS, cell))
         rest_us = 1e6 / ours - bound.in_ours.us_per_request  # ours keeps its core busy in these cells
-
-        def both(values: list[float], form: str) -> str:
-            return " / ".join(format(value, form) for value in values)
-
         lines.append(f"| {cell[0]} | {cell[1]} | {bound.floor.requests_per_s:.0f} "
                      f"| {bound.batch_predict_ms:.2f} / {bound.in_ours.ms_per_call:.2f} "
-                     f"| {bound.in_ours.requests_per_call:.1f} | {both(limits, '.0f')} | {ours:.0f} "
-                     f"| {both([ours / limit for limit in limits], '.2f')} "
-                     f"| {both([limit / mlflow for limit in limits], '.1f')}x "
-                     f"| {both([limit / mlserver for limit in limits], '.1f')}x "
+                     f"| {bound.in_ours.requests_per_call:.1f} | {_both(limits, '.0f')} | {ours:.0f} "
+                     f"| {_both([ours / limit for limit in limits], '.2f')} "
+                     f"| {_both([limit / mlflow for limit in limits], '.1f')}x "
+                     f"| {_both([limit / mlserver for limit in limits], '.1f')}x "
                      f"| {bound.in_ours.us_per_request:.0f} + {rest_us:.0f} ({1e6 / bound.floor.requests_per_s:.0f}) |")
     lines += ["", "The bound estimates what any server could reach on one core with this model: each request costs at "
               "least the HTTP floor's time per request (wrk against bench/http_floor.py in the same cell), plus its "
